@@ -1,4 +1,8 @@
 using System.CommandLine;
+using System.Reflection;
+using LocalFeat.Cuda.Driver;
+using LocalFeat.Cuda.Nvrtc;
+using LocalFeat.Torch;
 
 namespace LocalFeat.Train;
 
@@ -7,8 +11,36 @@ internal static class SystemReport
 {
     public static Command Command()
     {
-        var cmd = new Command("system", "Print libtorch version, threads, BLAS, NVRTC version and CUDA devices.");
-        cmd.SetAction(_ => 0);
+        var cmd = new Command("system", "Print the LocalFeat, libtorch, BLAS, OpenCV and NVRTC versions, threads and CUDA devices.");
+        cmd.SetAction(_ =>
+        {
+            foreach (var (key, value) in Collect()) Console.WriteLine($"{key,-16} {value}");
+            return 0;
+        });
         return cmd;
+    }
+
+    public static List<(string Key, string Value)> Collect()
+    {
+        var torchFacts = torch.system_report();
+        var rows = new List<(string, string)>
+        {
+            ("localfeat", typeof(SystemReport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown"),
+            (".NET", Environment.Version.ToString()),
+            ("libtorch", torchFacts["torch"]),
+            ("threads", $"{torchFacts["threads"]} intra-op, {torchFacts["interop_threads"]} inter-op ({Environment.ProcessorCount} cores)"),
+            ("BLAS", torchFacts["blas"]),
+            ("OpenCV", torchFacts["opencv"]),
+            ("libtorch CUDA", torchFacts["torch_cuda"]),
+            ("NVRTC", NvrtcCompiler.IsAvailable(out string why) ? NvrtcCompiler.VersionString : $"none ({why})"),
+            ("CUDA devices", Devices()),
+        };
+        return rows;
+    }
+
+    private static string Devices()
+    {
+        if (!CudaDriver.IsDeviceAvailable(out string reason)) return $"none ({reason})";
+        return string.Join("; ", Enumerable.Range(0, CudaDriver.DeviceCount).Select(i => CudaDevice.Get(i).ToString()));
     }
 }

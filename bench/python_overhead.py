@@ -1,0 +1,11 @@
+"""Per-call cost of a + b on 4-element float tensors in Python (python3-torch), the yardstick of
+BindingOverheadBenchmarks.AddSmall. Run: /usr/bin/python3 bench/python_overhead.py"""
+import timeit
+
+import torch
+
+torch.set_num_threads(1)
+a, b = torch.rand(4), torch.rand(4)
+n = 200_000
+best = min(timeit.repeat(lambda: a + b, number=n, repeat=7))
+print(f"torch {torch.__version__}: a + b (4 floats) {best / n * 1e9:.0f} ns per call (best of 7 x {n})")

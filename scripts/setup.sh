@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# One-time and incremental set-up of LocalFeat on Debian 12: system packages, native libraries
+# (CMake), .NET solution. Idempotent; fast when everything is already there.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CONFIG="${LOCALFEAT_CONFIG:-Release}"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+PACKAGES=(
+  cmake g++ make pkg-config
+  libtorch-dev libopenblas0-pthread   # libtorch (CPU); OpenBLAS instead of the ~35x slower reference BLAS
+  libopencv-dev opencv-doc            # image IO, SIFT/ORB baselines; opencv-doc ships the default photos
+  libboost-context-dev                # fibers of the kernel host emulation
+  libnvrtc11.2 libnvrtc-builtins11.8  # NVRTC: compile checks of every kernel (Debian non-free)
+  libgtest-dev                        # native tests
+  python3-torch python3-numpy         # independent checks in tests (never used by the library)
+)
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  # NVRTC lives in non-free: add the contrib and non-free components where they are missing.
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    as_root sed -i -E '/^Components:/{/non-free( |$)/!s/$/ contrib non-free/}' /etc/apt/sources.list.d/debian.sources
+  fi
+  if [ -f /etc/apt/sources.list ]; then
+    as_root sed -i -E '/^deb .*debian/{/non-free( |$)/!s/$/ contrib non-free/}' /etc/apt/sources.list
+  fi
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Native libraries: liblocalfeat_torch.so, liblocalfeat_kernels_host.so, native tests.
+BUILD="$ROOT/build/native"
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  log "configuring native build"
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+log "building native libraries"
+mkdir -p "$ROOT/build"
+if ! cmake --build "$BUILD" -j"$(nproc)" >"$ROOT/build/native-build.log" 2>&1; then
+  grep -E "error|Error" "$ROOT/build/native-build.log" | head -40 >&2
+  log "native build failed (full log: build/native-build.log)"
+  exit 1
+fi
+
+log "building .NET solution ($CONFIG)"
+dotnet build "$ROOT/LocalFeat.sln" -c "$CONFIG" --nologo -v quiet -clp:ErrorsOnly
+log "ready"
