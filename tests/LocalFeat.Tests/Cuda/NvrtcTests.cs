@@ -39,6 +39,21 @@ public sealed class NvrtcTests
         Assert.All(report.Kernels, k => Assert.Equal(cubin[k.Kernel], k.Registers));
     }
 
+    [Theory]
+    [InlineData(80)]
+    [InlineData(90)]
+    public void Device_test_kernels_compile_without_spills(int arch)
+    {
+        // The kernels CudaDriverTests launches on a GPU; checked here so a machine without one catches breakage.
+        var sources = TestKernels.DeviceSources();
+        foreach (var file in sources.KernelFiles)
+        {
+            var report = KernelCompiler.Compile(sources, file, KernelTarget.Cubin(arch)).Resources;
+            Assert.Equal(sources.KernelsIn(file).Order(), report.Kernels.Select(k => k.Kernel).Order());
+            Assert.Equal(0, report.TotalSpillBytes);
+        }
+    }
+
     [Fact]
     public void Nvrtc_reports_version_and_knows_sm80_and_sm90()
     {

@@ -31,6 +31,17 @@ internal static class TestKernels
         }
         """;
 
+    /// <summary>Dynamic shared memory: out[i] = n - 1 - i through a block-sized reversed staging buffer (one block).</summary>
+    public const string DynamicShared = """
+        extern "C" __global__ void lf_test_dynamic_shared(int* out, int n)
+        {
+            extern __shared__ int buffer[];
+            for (int i = threadIdx.x; i < n; i += blockDim.x) buffer[n - 1 - i] = i;
+            __syncthreads();
+            for (int i = threadIdx.x; i < n; i += blockDim.x) out[i] = buffer[i];
+        }
+        """;
+
     /// <summary>Keeps 48 values live across a dependent loop: spills once registers are capped.</summary>
     public const string Spilling = """
         extern "C" __global__ void lf_test_spill(float* a)
@@ -57,5 +68,12 @@ internal static class TestKernels
     public static KernelSources Sources(string saxpy = Saxpy, string header = Header) => new([
         new("lf_test.cuh", header),
         new("lf_test_saxpy.cu", saxpy),
+    ]);
+
+    /// <summary>Sources for device tests: saxpy/fill and the dynamic shared memory kernel.</summary>
+    public static KernelSources DeviceSources() => new([
+        new("lf_test.cuh", Header),
+        new("lf_test_saxpy.cu", Saxpy),
+        new("lf_test_dynamic_shared.cu", DynamicShared),
     ]);
 }
