@@ -15,7 +15,12 @@ public abstract class Function
 {
     private const int MaxTensors = 64;
 
+    private static long s_liveContexts;
+
     static Function() => Callbacks.Register();
+
+    /// <summary>Contexts whose graph node is still alive (for leak tests).</summary>
+    internal static long LiveContexts => Interlocked.Read(ref s_liveContexts);
 
     /// <summary>Computes the outputs (gradients are not recorded here).</summary>
     protected abstract Tensor[] Forward(FunctionContext ctx, Tensor[] inputs);
@@ -32,17 +37,24 @@ public abstract class Function
         if (inputs.Length > MaxTensors) throw new ArgumentException($"at most {MaxTensors} inputs, got {inputs.Length}", nameof(inputs));
         var ctx = new FunctionContext(this);
         var handle = GCHandle.Alloc(ctx);
+        Interlocked.Increment(ref s_liveContexts);
         IntPtr* inHandles = stackalloc IntPtr[Math.Max(inputs.Length, 1)];
         IntPtr* outHandles = stackalloc IntPtr[MaxTensors];
         for (int i = 0; i < inputs.Length; i++) inHandles[i] = inputs[i].Handle;
         int status = Native.lft_function_apply(GCHandle.ToIntPtr(handle), inHandles, inputs.Length, outHandles, MaxTensors, out int n);
         GC.KeepAlive(inputs);
         // Once Forward has run, the graph node owns the handle and frees it through the release callback.
-        if (!ctx.Entered) handle.Free();
+        if (!ctx.Entered) Release(handle);
         if (status != 0) ctx.ThrowFailure();
         var outputs = new Tensor[n];
         for (int i = 0; i < n; i++) outputs[i] = new Tensor(outHandles[i]);
         return outputs;
+    }
+
+    private static void Release(GCHandle handle)
+    {
+        handle.Free();
+        Interlocked.Decrement(ref s_liveContexts);
     }
 
     internal Tensor[] InvokeForward(FunctionContext ctx, Tensor[] inputs) => Forward(ctx, inputs);
@@ -99,7 +111,7 @@ public abstract class Function
         }
 
         [UnmanagedCallersOnly]
-        private static void OnRelease(IntPtr state) => GCHandle.FromIntPtr(state).Free();
+        private static void OnRelease(IntPtr state) => Release(GCHandle.FromIntPtr(state));
 
         // Runs a callback body with its own dispose scope; an exception becomes a failure status that
         // libtorch rethrows as a C++ exception, and Apply/backward rethrow as a C# exception.
