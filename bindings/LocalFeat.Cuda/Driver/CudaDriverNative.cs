@@ -31,6 +31,8 @@ internal static unsafe partial class CudaDriverNative
     [LibraryImport(Lib)] internal static partial int cuCtxSynchronize();
 
     [LibraryImport(Lib)] internal static partial int cuModuleLoadData(out IntPtr module, void* image);
+    [LibraryImport(Lib)]
+    internal static partial int cuModuleLoadDataEx(out IntPtr module, void* image, uint numOptions, int* options, void** optionValues);
     [LibraryImport(Lib)] internal static partial int cuModuleUnload(IntPtr module);
     [LibraryImport(Lib)] internal static partial int cuModuleGetFunction(out IntPtr function, IntPtr module, byte* name);
     [LibraryImport(Lib)] internal static partial int cuFuncGetAttribute(out int value, CuFunctionAttribute attribute, IntPtr function);

@@ -72,19 +72,32 @@ public sealed unsafe class CudaModule : SafeHandle
     public override bool IsInvalid => handle == IntPtr.Zero;
 
     /// <summary>
-    /// cuModuleLoadData on <paramref name="image"/> (a CUBIN, or PTX text with its trailing NUL) in
+    /// cuModuleLoadDataEx on <paramref name="image"/> (a CUBIN, or PTX text with its trailing NUL) in
     /// <paramref name="context"/>, which is made current. <paramref name="what"/> names the image in errors.
     /// </summary>
     public static CudaModule Load(PrimaryContext context, byte[] image, string what)
     {
         context.MakeCurrent();
         var module = new CudaModule(context);
+        // cuModuleLoadDataEx with an error log buffer: for PTX the JIT compiler's message says what failed.
+        const int CuJitErrorLogBuffer = 5, CuJitErrorLogBufferSizeBytes = 6, LogSize = 8192;
+        var log = new byte[LogSize];
         IntPtr raw;
         int rc;
         fixed (byte* p = image)
-            rc = CudaDriverNative.cuModuleLoadData(out raw, p);
+        fixed (byte* l = log)
+        {
+            var options = stackalloc int[] { CuJitErrorLogBuffer, CuJitErrorLogBufferSizeBytes };
+            var values = stackalloc void*[] { l, (void*)(nint)LogSize };
+            rc = CudaDriverNative.cuModuleLoadDataEx(out raw, p, 2, options, values);
+        }
         if (rc != 0)
-            throw new CudaDriverException($"cuModuleLoadData({what})", rc, CudaDriver.Describe(rc));
+        {
+            var len = Array.IndexOf(log, (byte)0);
+            var jit = System.Text.Encoding.UTF8.GetString(log, 0, len < 0 ? log.Length : len).Trim();
+            throw new CudaDriverException($"cuModuleLoadData({what})", rc,
+                CudaDriver.Describe(rc) + (jit.Length > 0 ? $"; JIT log: {jit}" : ""));
+        }
         // Keep the context alive as long as a module in it exists.
         var added = false;
         context.DangerousAddRef(ref added);
