@@ -16,17 +16,23 @@ public sealed partial class Tensor
     // --- arithmetic ---------------------------------------------------------------------------
     public Tensor add(Tensor other, double alpha = 1) => Call("aten::add", "Tensor", this, other, alpha);
     public Tensor add(double other) => Call("aten::add", "Scalar", this, other);
+    // Integer scalars keep integer tensors integer, as Python ints do.
+    public Tensor add(long other) => Call("aten::add", "Scalar", this, other);
     public Tensor sub(Tensor other, double alpha = 1) => Call("aten::sub", "Tensor", this, other, alpha);
     public Tensor sub(double other) => Call("aten::sub", "Scalar", this, other);
+    public Tensor sub(long other) => Call("aten::sub", "Scalar", this, other);
     public Tensor mul(Tensor other) => Call("aten::mul", "Tensor", this, other);
     public Tensor mul(double other) => Call("aten::mul", "Scalar", this, other);
+    public Tensor mul(long other) => Call("aten::mul", "Scalar", this, other);
     public Tensor div(Tensor other) => Call("aten::div", "Tensor", this, other);
     public Tensor div(double other) => Call("aten::div", "Scalar", this, other);
     public Tensor add_(Tensor other, double alpha = 1) => Call("aten::add_", "Tensor", this, other, alpha);
     public Tensor add_(double other) => Call("aten::add_", "Scalar", this, other);
+    public Tensor add_(long other) => Call("aten::add_", "Scalar", this, other);
     public Tensor sub_(Tensor other, double alpha = 1) => Call("aten::sub_", "Tensor", this, other, alpha);
     public Tensor mul_(Tensor other) => Call("aten::mul_", "Tensor", this, other);
     public Tensor mul_(double other) => Call("aten::mul_", "Scalar", this, other);
+    public Tensor mul_(long other) => Call("aten::mul_", "Scalar", this, other);
     public Tensor div_(Tensor other) => Call("aten::div_", "Tensor", this, other);
     public Tensor div_(double other) => Call("aten::div_", "Scalar", this, other);
     public Tensor addcmul_(Tensor t1, Tensor t2, double value = 1) => Call("aten::addcmul_", "", this, t1, t2, value);
@@ -159,13 +165,18 @@ public sealed partial class Tensor
     public static Tensor operator +(Tensor a, Tensor b) => a.add(b);
     public static Tensor operator +(Tensor a, double b) => a.add(b);
     public static Tensor operator +(double a, Tensor b) => b.add(a);
+    public static Tensor operator +(Tensor a, long b) => a.add(b);
+    public static Tensor operator +(long a, Tensor b) => b.add(a);
     public static Tensor operator -(Tensor a, Tensor b) => a.sub(b);
     public static Tensor operator -(Tensor a, double b) => a.sub(b);
+    public static Tensor operator -(Tensor a, long b) => a.sub(b);
     public static Tensor operator -(double a, Tensor b) => Call("aten::rsub", "Scalar", b, a);
     public static Tensor operator -(Tensor a) => a.neg();
     public static Tensor operator *(Tensor a, Tensor b) => a.mul(b);
     public static Tensor operator *(Tensor a, double b) => a.mul(b);
     public static Tensor operator *(double a, Tensor b) => b.mul(a);
+    public static Tensor operator *(Tensor a, long b) => a.mul(b);
+    public static Tensor operator *(long a, Tensor b) => b.mul(a);
     public static Tensor operator /(Tensor a, Tensor b) => a.div(b);
     public static Tensor operator /(Tensor a, double b) => a.div(b);
     public static Tensor operator /(double a, Tensor b) => b.reciprocal().mul(a);
