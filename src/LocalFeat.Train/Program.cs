@@ -1,7 +1,11 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using LocalFeat.Train;
 
-var root = new RootCommand("LocalFeat: train, evaluate and run local image features (detectors and descriptors).");
+// A named root rather than RootCommand, whose name would be the assembly's (LocalFeat.Train).
+var root = new Command("localfeat", "LocalFeat: train, evaluate and run local image features (detectors and descriptors).");
+root.Options.Add(new HelpOption());
+root.Options.Add(new VersionOption());
 root.Subcommands.Add(SystemReport.Command());
 root.Subcommands.Add(KernelReport.Command());
 return root.Parse(args).Invoke();
