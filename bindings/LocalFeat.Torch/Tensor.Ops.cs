@@ -14,11 +14,14 @@ public sealed partial class Tensor
     }
 
     // --- arithmetic ---------------------------------------------------------------------------
-    public Tensor add(Tensor other, double alpha = 1) => Call("aten::add", "Tensor", this, other, alpha);
+    // alpha is passed only when given: a float alpha is an error on integer tensors.
+    public Tensor add(Tensor other) => Call("aten::add", "Tensor", this, other);
+    public Tensor add(Tensor other, double alpha) => Call("aten::add", "Tensor", this, other, alpha);
     public Tensor add(double other) => Call("aten::add", "Scalar", this, other);
     // Integer scalars keep integer tensors integer, as Python ints do.
     public Tensor add(long other) => Call("aten::add", "Scalar", this, other);
-    public Tensor sub(Tensor other, double alpha = 1) => Call("aten::sub", "Tensor", this, other, alpha);
+    public Tensor sub(Tensor other) => Call("aten::sub", "Tensor", this, other);
+    public Tensor sub(Tensor other, double alpha) => Call("aten::sub", "Tensor", this, other, alpha);
     public Tensor sub(double other) => Call("aten::sub", "Scalar", this, other);
     public Tensor sub(long other) => Call("aten::sub", "Scalar", this, other);
     public Tensor mul(Tensor other) => Call("aten::mul", "Tensor", this, other);
@@ -26,10 +29,12 @@ public sealed partial class Tensor
     public Tensor mul(long other) => Call("aten::mul", "Scalar", this, other);
     public Tensor div(Tensor other) => Call("aten::div", "Tensor", this, other);
     public Tensor div(double other) => Call("aten::div", "Scalar", this, other);
-    public Tensor add_(Tensor other, double alpha = 1) => Call("aten::add_", "Tensor", this, other, alpha);
+    public Tensor add_(Tensor other) => Call("aten::add_", "Tensor", this, other);
+    public Tensor add_(Tensor other, double alpha) => Call("aten::add_", "Tensor", this, other, alpha);
     public Tensor add_(double other) => Call("aten::add_", "Scalar", this, other);
     public Tensor add_(long other) => Call("aten::add_", "Scalar", this, other);
-    public Tensor sub_(Tensor other, double alpha = 1) => Call("aten::sub_", "Tensor", this, other, alpha);
+    public Tensor sub_(Tensor other) => Call("aten::sub_", "Tensor", this, other);
+    public Tensor sub_(Tensor other, double alpha) => Call("aten::sub_", "Tensor", this, other, alpha);
     public Tensor mul_(Tensor other) => Call("aten::mul_", "Tensor", this, other);
     public Tensor mul_(double other) => Call("aten::mul_", "Scalar", this, other);
     public Tensor mul_(long other) => Call("aten::mul_", "Scalar", this, other);
@@ -59,6 +64,8 @@ public sealed partial class Tensor
     public Tensor clamp(double? min = null, double? max = null) => Call("aten::clamp", "", this, min, max);
     public Tensor clamp_min(double min) => Call("aten::clamp_min", "", this, min);
     public Tensor clamp_max(double max) => Call("aten::clamp_max", "", this, max);
+    public Tensor clamp_min(long min) => Call("aten::clamp_min", "", this, min);
+    public Tensor clamp_max(long max) => Call("aten::clamp_max", "", this, max);
     public Tensor maximum(Tensor other) => Call("aten::maximum", "", this, other);
     public Tensor minimum(Tensor other) => Call("aten::minimum", "", this, other);
     public Tensor matmul(Tensor other) => Call("aten::matmul", "", this, other);

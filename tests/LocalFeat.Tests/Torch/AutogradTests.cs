@@ -137,45 +137,6 @@ public class AutogradTests
     }
 
     [Fact]
-    public void CustomFunction_BackwardOnAnotherThread_AndNodesAreReleased()
-    {
-        long before = Function.LiveContexts;
-        for (int i = 0; i < 200; i++)
-        {
-            using var scope = torch.NewDisposeScope();
-            var x = torch.randn([4], dtype: ScalarType.Float64).requires_grad_();
-            var w = torch.ones([4], ScalarType.Float64);
-            var outs = new ScaledCube(1).Apply(x, w);
-            var loss = outs[0].sum();
-            // Forward here, backward from a thread-pool thread.
-            Task.Run(() => loss.backward()).GetAwaiter().GetResult();
-            var expected = x.detach().pow(2).mul(3).add(0).ToArray<double>();
-            Close(expected, x.grad!.ToArray<double>(), 1e-12);
-        }
-        // Every graph above is gone with its scope: the C# contexts were released.
-        Assert.Equal(before, Function.LiveContexts);
-    }
-
-    [Fact]
-    public void CustomFunction_WithoutGradients_RecordsNothing()
-    {
-        using var scope = torch.NewDisposeScope();
-        long before = Function.LiveContexts;
-        var x = torch.ones(3);
-        var y = new ScaledCube(2).Apply(x, x);
-        Assert.False(y[0].requires_grad);
-        Assert.Equal(new float[] { 2, 2, 2 }, y[0].ToArray<float>());
-        Assert.Equal(before, Function.LiveContexts);
-        var xg = torch.ones([3], requires_grad: true);
-        using (torch.no_grad())
-        {
-            Assert.False(torch.is_grad_enabled());
-            Assert.False(new ScaledCube(2).Apply(xg, xg)[0].requires_grad);
-        }
-        Assert.True(torch.is_grad_enabled());
-    }
-
-    [Fact]
     public void ExceptionInBackward_IsATorchException_AndTheProcessSurvives()
     {
         using var scope = torch.NewDisposeScope();
@@ -215,5 +176,48 @@ public class AutogradTests
         Assert.Equal(new double[] { 2, 2, 2 }, g2[0]!.ToArray<double>());
         var unused = torch.ones([1], requires_grad: true);
         Assert.Null(torch.autograd.grad([x.sum()], [unused], allow_unused: true)[0]);
+    }
+}
+
+[Collection(SerialCollection.Name)]
+public class AutogradLifetimeTests
+{
+    [Fact]
+    public void CustomFunction_BackwardOnAnotherThread_AndNodesAreReleased()
+    {
+        long before = Function.LiveContexts;
+        for (int i = 0; i < 200; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            var x = torch.randn([4], dtype: ScalarType.Float64).requires_grad_();
+            var w = torch.ones([4], ScalarType.Float64);
+            var outs = new ScaledCube(1).Apply(x, w);
+            var loss = outs[0].sum();
+            // Forward here, backward from a thread-pool thread.
+            Task.Run(() => loss.backward()).GetAwaiter().GetResult();
+            var expected = x.detach().pow(2).mul(3).add(0).ToArray<double>();
+            Assert.Equal(expected, x.grad!.ToArray<double>());
+        }
+        // Every graph above is gone with its scope: the C# contexts were released.
+        Assert.Equal(before, Function.LiveContexts);
+    }
+
+    [Fact]
+    public void CustomFunction_WithoutGradients_RecordsNothing()
+    {
+        using var scope = torch.NewDisposeScope();
+        long before = Function.LiveContexts;
+        var x = torch.ones(3);
+        var y = new ScaledCube(2).Apply(x, x);
+        Assert.False(y[0].requires_grad);
+        Assert.Equal(new float[] { 2, 2, 2 }, y[0].ToArray<float>());
+        Assert.Equal(before, Function.LiveContexts);
+        var xg = torch.ones([3], requires_grad: true);
+        using (torch.no_grad())
+        {
+            Assert.False(torch.is_grad_enabled());
+            Assert.False(new ScaledCube(2).Apply(xg, xg)[0].requires_grad);
+        }
+        Assert.True(torch.is_grad_enabled());
     }
 }

@@ -3,6 +3,7 @@ using Xunit;
 
 namespace LocalFeat.Tests.Torch;
 
+[Collection(SerialCollection.Name)]
 public class MemoryTests
 {
     // Resident set size from /proc: native (libtorch) memory included, unlike GC counters.

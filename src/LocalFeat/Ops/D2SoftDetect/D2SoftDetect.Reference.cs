@@ -1,0 +1,25 @@
+using LocalFeat.Torch;
+using F = LocalFeat.Torch.nn.functional;
+
+namespace LocalFeat.Ops;
+
+public static partial class D2SoftDetect
+{
+    /// <summary>The D2-Net training code (mihaidusmanu/d2-net, SoftDetectionModule) in libtorch ops, plus the eps guards.</summary>
+    internal static Tensor Reference(Tensor batch, double eps)
+    {
+        using var scope = torch.NewDisposeScope();
+        long b = batch.size(0);
+        batch = batch.relu();
+        var maxPerSample = batch.view(b, -1).max(1).values.clamp_min(eps);
+        var exp = (batch / maxPerSample.view(b, 1, 1, 1)).exp();
+        // Window sums with a border of exp(0) = 1, as D2-Net's pad(value=1) + 9·avg_pool2d.
+        var sumExp = F.avg_pool2d(F.pad(exp, [1, 1, 1, 1], value: 1), 3, stride: 1) * 9;
+        var localMaxScore = exp / sumExp;
+        var depthWiseMax = batch.max(1).values.clamp_min(eps);
+        var depthWiseMaxScore = batch / depthWiseMax.unsqueeze(1);
+        var score = (localMaxScore * depthWiseMaxScore).max(1).values;
+        var total = score.view(b, -1).sum(1).clamp_min(eps);
+        return (score / total.view(b, 1, 1)).MoveToOuterDisposeScope();
+    }
+}

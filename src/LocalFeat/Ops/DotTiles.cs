@@ -1,0 +1,42 @@
+using LocalFeat.Torch;
+
+namespace LocalFeat.Ops;
+
+/// <summary>
+/// Dot products of row blocks, A[i0:i1]·B[j0:j1]ᵀ, through libtorch's GEMM (OpenBLAS) into reused tile
+/// buffers: the mining ops select from one tile at a time and never hold the N×M matrix (FAISS's scheme).
+/// </summary>
+internal sealed class DotTiles : IDisposable
+{
+    public const int Rows = 1024, Cols = 1024;
+    private static readonly Op MmOut = Op.Get("aten::mm", "out");
+    private readonly Tensor _a, _b;
+    private readonly Dictionary<(long, long), Tensor> _buffers = new();
+
+    public DotTiles(Tensor a, Tensor b)
+    {
+        _a = a;
+        _b = b;
+    }
+
+    /// <summary>The tile's dots, row-major [i1−i0, j1−j0], valid until the next call with the same tile shape.</summary>
+    public unsafe float* Compute(long i0, long i1, long j0, long j1)
+    {
+        var key = (i1 - i0, j1 - j0);
+        if (!_buffers.TryGetValue(key, out var buffer))
+        {
+            buffer = torch.empty([key.Item1, key.Item2]).DetachFromDisposeScope();
+            _buffers[key] = buffer;
+        }
+        using var scope = torch.NewDisposeScope();
+        var ta = _a.narrow(0, i0, i1 - i0);
+        var tb = _b.narrow(0, j0, j1 - j0).t();
+        MmOut.CallTensor(ta, tb, ((OpArg)buffer).Named("out"));
+        return (float*)buffer.data_ptr();
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _buffers.Values) t.Dispose();
+    }
+}

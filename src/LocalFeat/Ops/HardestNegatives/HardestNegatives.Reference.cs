@@ -1,0 +1,34 @@
+using LocalFeat.Torch;
+
+namespace LocalFeat.Ops;
+
+public static partial class HardestNegatives
+{
+    /// <summary>
+    /// The full N×M formulation (as D2-Net's loss): distance matrix from norms and a GEMM, the safe-window
+    /// mask, a masked minimum. Readable, not frugal: the oracle for the other backends.
+    /// </summary>
+    internal static (Tensor index, Tensor distance) Reference(Tensor anchors, Tensor candidates, Tensor anchorPos, Tensor candidatePos,
+        double radius, SafeWindow window)
+    {
+        using var scope = torch.NewDisposeScope();
+        long n = anchors.size(0), m = candidates.size(0);
+        if (n == 0 || m == 0)
+            return (torch.full([n], -1, ScalarType.Int64).MoveToOuterDisposeScope(), torch.full([n], double.PositiveInfinity).MoveToOuterDisposeScope());
+        var distances = (anchors.pow(2).sum(1, keepdim: true) + candidates.pow(2).sum(1).unsqueeze(0)
+                         - 2 * anchors.mm(candidates.t())).clamp_min(0);
+        var offsets = anchorPos.unsqueeze(1) - candidatePos.unsqueeze(0);  // [N, M, K]
+        var positionDistance = window == SafeWindow.Square ? offsets.abs().amax(2) : offsets.pow(2).sum(2).sqrt();
+        var admissible = positionDistance > radius;
+        var masked = torch.where(admissible, distances, double.PositiveInfinity);
+        // Smallest admissible distance; among equal ones the smallest j.
+        var best = masked.amin(1, keepdim: true);
+        var columns = torch.arange(m).unsqueeze(0).expand(n, m);
+        var index = columns.masked_fill(!(masked.eq(best) & admissible), m).amin(1);
+        var none = index.eq(m);
+        index = torch.where(none, torch.full([n], -1, ScalarType.Int64), index);
+        var distance = torch.where(none, torch.full([n], double.PositiveInfinity),
+            distances.gather(1, index.clamp_min(0).unsqueeze(1)).squeeze(1));
+        return (index.MoveToOuterDisposeScope(), distance.MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,80 @@
+using LocalFeat.Torch;
+using LocalFeat.Torch.Autograd;
+
+namespace LocalFeat.Ops;
+
+/// <summary>The safe window of <see cref="HardestNegatives"/>: which candidates are too close to the positive.</summary>
+public enum SafeWindow
+{
+    /// <summary>K = 2, Chebyshev distance of (row, col) positions in feature cells (D2-Net, radius 4).</summary>
+    Square,
+    /// <summary>K = 3, Euclidean distance of back-projected 3-D points (TaSP's 3-D safe window).</summary>
+    Sphere,
+}
+
+/// <summary>
+/// Masked 1-NN (OPS.md §2): for each anchor, the candidate with the smallest squared distance among those
+/// whose position is farther than <c>radius</c> from the anchor's positive (ties → smallest index).
+/// </summary>
+public static partial class HardestNegatives
+{
+    /// <summary>
+    /// Returns index [N] int64 (−1 when no candidate is admissible) and distance [N] float32 (+∞ then).
+    /// <paramref name="anchorPos"/>[i] is where anchor i's positive lies among the candidates' positions.
+    /// The distance is differentiable with respect to anchors and candidates.
+    /// </summary>
+    public static (Tensor index, Tensor distance) Apply(Tensor anchors, Tensor candidates, Tensor anchorPos, Tensor candidatePos,
+        double radius, SafeWindow window, Backend backend = Backend.Auto)
+    {
+        int k = window switch
+        {
+            SafeWindow.Square => 2,
+            SafeWindow.Sphere => 3,
+            _ => throw new ArgumentOutOfRangeException(nameof(window), window, "expected Square or Sphere"),
+        };
+        var a = Validate.Tensor(anchors, nameof(anchors), ScalarType.Float32, 2, "[N, D]");
+        var c = Validate.Tensor(candidates, nameof(candidates), ScalarType.Float32, 2, "[M, D]");
+        var ap = Validate.Tensor(anchorPos, nameof(anchorPos), ScalarType.Float32, 2, $"[N, {k}]");
+        var cp = Validate.Tensor(candidatePos, nameof(candidatePos), ScalarType.Float32, 2, $"[M, {k}]");
+        Validate.Dim(c[1], a[1], nameof(candidates), "descriptor width D (as anchors)");
+        Validate.Dim(ap[0], a[0], nameof(anchorPos), "rows N (as anchors)");
+        Validate.Dim(ap[1], k, nameof(anchorPos), $"columns K for the {window} window");
+        Validate.Dim(cp[0], c[0], nameof(candidatePos), "rows M (as candidates)");
+        Validate.Dim(cp[1], k, nameof(candidatePos), $"columns K for the {window} window");
+        if (a[1] < 1) throw new ArgumentException($"argument 'anchors': expected D ≥ 1, got {Validate.Describe(anchors)}", nameof(anchors));
+        if (double.IsNaN(radius) || radius < 0) throw new ArgumentOutOfRangeException(nameof(radius), radius, "expected radius ≥ 0");
+        foreach (var (t, name) in new[] { (candidates, nameof(candidates)), (anchorPos, nameof(anchorPos)), (candidatePos, nameof(candidatePos)) })
+            Validate.SameDevice(anchors, nameof(anchors), t, name);
+        Validate.Finite(anchors, nameof(anchors));
+        Validate.Finite(candidates, nameof(candidates));
+
+        if (backend == Backend.Auto) backend = anchors.is_cuda ? Backend.Kernel : Backend.Cpu;
+        if (backend == Backend.Reference) return Reference(anchors, candidates, anchorPos, candidatePos, radius, window);
+        if (backend == Backend.Cpu) Validate.OnCpu(anchors, nameof(anchors), backend);
+        var outputs = new Function(backend, radius, window).Apply(anchors, candidates, anchorPos, candidatePos);
+        return (outputs[0], outputs[1]);
+    }
+
+    private sealed class Function(Backend backend, double radius, SafeWindow window) : LocalFeat.Torch.Autograd.Function
+    {
+        protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
+        {
+            var (index, distance) = backend == Backend.Cpu
+                ? CpuForward(inputs[0], inputs[1], inputs[2], inputs[3], (float)radius, window)
+                : KernelForward(inputs[0], inputs[1], inputs[2], inputs[3], (float)radius, window);
+            ctx.MarkNonDifferentiable(index);
+            ctx.SaveForBackward(inputs[0], inputs[1], index);
+            return [index, distance];
+        }
+
+        protected override Tensor?[] Backward(FunctionContext ctx, Tensor[] grads)
+        {
+            var saved = ctx.SavedTensors;
+            var gradDistance = grads[1].contiguous();
+            var (ga, gc) = backend == Backend.Cpu
+                ? CpuBackward(saved[0], saved[1], saved[2], gradDistance)
+                : KernelBackward(saved[0], saved[1], saved[2], gradDistance);
+            return [ga, gc, null, null];
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using LocalFeat.Torch;
+using LocalFeat.Torch.Autograd;
+
+namespace LocalFeat.Ops;
+
+/// <summary>Which pairs (i, j) <see cref="InBatchHardestNegatives"/> may pick.</summary>
+public enum NegativeScope
+{
+    /// <summary>j from another group than i (in-batch mining, HNDesc's default).</summary>
+    OtherGroups,
+    /// <summary>j from the same group as i, j ≠ i (in-pair mining).</summary>
+    SameGroup,
+    /// <summary>any j ≠ i.</summary>
+    AllButSelf,
+}
+
+/// <summary>
+/// HNDesc in-batch hardest negatives (OPS.md §3): for each anchor, the k admissible positives with the
+/// largest similarity ⟨anchorᵢ, positiveⱼ⟩, in descending order (ties → smaller j first).
+/// </summary>
+public static partial class InBatchHardestNegatives
+{
+    public const int MaxK = 64;
+
+    /// <summary>
+    /// Returns index [N,k] int64 and similarity [N,k] float32; slots beyond the admissible count hold −1 and −∞.
+    /// The similarity is differentiable with respect to anchors and positives.
+    /// </summary>
+    public static (Tensor index, Tensor similarity) Apply(Tensor anchors, Tensor positives, Tensor group, int k, NegativeScope scope,
+        Backend backend = Backend.Auto)
+    {
+        var a = Validate.Tensor(anchors, nameof(anchors), ScalarType.Float32, 2, "[N, D]");
+        var p = Validate.Tensor(positives, nameof(positives), ScalarType.Float32, 2, "[N, D]");
+        var g = Validate.Tensor(group, nameof(group), ScalarType.Int64, 1, "[N]");
+        Validate.Dim(p[0], a[0], nameof(positives), "rows N (as anchors)");
+        Validate.Dim(p[1], a[1], nameof(positives), "descriptor width D (as anchors)");
+        Validate.Dim(g[0], a[0], nameof(group), "length N (as anchors)");
+        if (a[1] < 1) throw new ArgumentException($"argument 'anchors': expected D ≥ 1, got {Validate.Describe(anchors)}", nameof(anchors));
+        if (k < 1 || k > MaxK) throw new ArgumentOutOfRangeException(nameof(k), k, $"expected 1 ≤ k ≤ {MaxK}");
+        if (!Enum.IsDefined(scope)) throw new ArgumentOutOfRangeException(nameof(scope), scope, "expected OtherGroups, SameGroup or AllButSelf");
+        Validate.SameDevice(anchors, nameof(anchors), positives, nameof(positives));
+        Validate.SameDevice(anchors, nameof(anchors), group, nameof(group));
+        Validate.Finite(anchors, nameof(anchors));
+        Validate.Finite(positives, nameof(positives));
+
+        if (backend == Backend.Auto) backend = anchors.is_cuda ? Backend.Kernel : Backend.Cpu;
+        if (backend == Backend.Reference) return Reference(anchors, positives, group, k, scope);
+        if (backend == Backend.Cpu) Validate.OnCpu(anchors, nameof(anchors), backend);
+        var outputs = new Function(backend, k, scope).Apply(anchors, positives, group);
+        return (outputs[0], outputs[1]);
+    }
+
+    private sealed class Function(Backend backend, int k, NegativeScope scope) : LocalFeat.Torch.Autograd.Function
+    {
+        protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
+        {
+            var (index, similarity) = backend == Backend.Cpu
+                ? CpuForward(inputs[0], inputs[1], inputs[2], k, scope)
+                : KernelForward(inputs[0], inputs[1], inputs[2], k, scope);
+            ctx.MarkNonDifferentiable(index);
+            ctx.SaveForBackward(inputs[0], inputs[1], index);
+            return [index, similarity];
+        }
+
+        protected override Tensor?[] Backward(FunctionContext ctx, Tensor[] grads)
+        {
+            var saved = ctx.SavedTensors;
+            var gradSimilarity = grads[1].contiguous();
+            var (ga, gp) = backend == Backend.Cpu
+                ? CpuBackward(saved[0], saved[1], saved[2], gradSimilarity)
+                : KernelBackward(saved[0], saved[1], saved[2], gradSimilarity);
+            return [ga, gp, null];
+        }
+    }
+}
