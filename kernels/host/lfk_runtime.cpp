@@ -530,18 +530,20 @@ bool run_block(Worker& w, Launch& L, std::uint64_t linear) {
         tl_blk = &b;
         tl_block = &b.view;
         while (!b.failed) {
-            if (b.next_claim < b.n) {
-                b.yielded = -1;
-                ctx::fiber f(std::allocator_arg, StackRef{&w.stacks},
-                             [&b](ctx::fiber&& caller) { return runner_main(b, std::move(caller)); });
-                after_switch(b, std::move(f).resume());
-                continue;
-            }
+            // Released threads first: a warp's lanes then go through all their collectives before
+            // the next warp starts, so few fibers (stacks) are live at once.
             if (b.has_ready()) {
                 Thread& t = b.threads[b.pop_ready()];
                 set_current(b, t);
                 b.yielded = -1;
                 after_switch(b, std::move(t.fiber).resume());
+                continue;
+            }
+            if (b.next_claim < b.n) {
+                b.yielded = -1;
+                ctx::fiber f(std::allocator_arg, StackRef{&w.stacks},
+                             [&b](ctx::fiber&& caller) { return runner_main(b, std::move(caller)); });
+                after_switch(b, std::move(f).resume());
                 continue;
             }
             if (b.exited == b.n) break;

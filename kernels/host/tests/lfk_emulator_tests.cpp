@@ -359,6 +359,10 @@ TEST(Performance, FiberSwitchesAndPlainLoops) {
     expect_launch("test_barrier_loop", 64, 256, 0, out.data(), iters);
     const double barrierSec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double switches = 64.0 * 256 * iters * 2 * 2;
+    t0 = std::chrono::steady_clock::now();
+    expect_launch("test_warp_loop", 64, 256, 0, out.data(), iters);
+    const double warpSec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double shuffles = 64.0 * 256 * iters * 5;
     int n = 1 << 22;
     std::vector<float> x(n, 1.0f), y(n, 2.0f);
     float a = 3.0f;
@@ -366,8 +370,9 @@ TEST(Performance, FiberSwitchesAndPlainLoops) {
     expect_launch("test_axpy", (n + 255) / 256, 256, 0, x.data(), y.data(), a, n);
     const double axpySec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ASSERT_EQ(5.0f, y[n - 1]);
-    std::printf("barrier loop: %.1f ns per switch; axpy: %.1f ns per thread\n", barrierSec / switches * 1e9,
-                axpySec / n * 1e9);
+    std::printf("barrier loop: %.1f ns per switch; warp loop: %.1f ns per lane-shuffle; axpy: %.1f ns per thread\n",
+                barrierSec / switches * 1e9, warpSec / shuffles * 1e9, axpySec / n * 1e9);
+    EXPECT_LT(warpSec / shuffles, 2e-6);
     EXPECT_LT(barrierSec / switches, 2e-6);
     EXPECT_LT(axpySec / n, 1e-6);
 }

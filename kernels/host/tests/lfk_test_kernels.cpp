@@ -95,6 +95,15 @@ extern "C" __global__ void test_barrier_loop(float* out, int iters) {
 }
 LF_REGISTER_KERNEL(test_barrier_loop)
 
+// Warp shuffles in a loop: the cost of lane-synchronous collectives.
+extern "C" __global__ void test_warp_loop(float* out, int iters) {
+    float v = (float)threadIdx.x;
+    for (int k = 0; k < iters; ++k)
+        for (int o = 16; o > 0; o /= 2) v += 1e-3f * __shfl_xor_sync(0xffffffffu, v, o);
+    out[blockIdx.x * blockDim.x + threadIdx.x] = v;
+}
+LF_REGISTER_KERNEL(test_warp_loop)
+
 // No barrier at all: the whole block runs as a plain loop in one fiber.
 extern "C" __global__ void test_axpy(const float* x, float* y, float a, int n) {
     const int i = (int)(blockIdx.x * blockDim.x + threadIdx.x);
