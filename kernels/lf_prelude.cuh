@@ -71,10 +71,12 @@ typedef unsigned long uint64_t;
 
 #else
 // ---------------------------------------------------------------------- host emulation (g++)
+#include <cassert>
 #include <cfloat>
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>  // printf, as NVRTC provides it
 #include <cstring>
 #include <math.h>
 #include <type_traits>
@@ -83,6 +85,14 @@ typedef unsigned long uint64_t;
 #include "host/lfk_runtime.hpp"
 
 #define LF_HOST_EMULATION 1
+
+// A failed device assert() fails the launch with the condition and place (never abort()s the
+// process), and is checked even in release builds: the emulator exists to catch bugs.
+#undef assert
+#define LFK_STR2(x) #x
+#define LFK_STR(x) LFK_STR2(x)
+#define assert(e) \
+    ((e) ? (void)0 : ::lfk::rt::kernel_error("assert(" #e ") failed at " __FILE__ ":" LFK_STR(__LINE__)))
 
 // Keywords. Kernels are compiled with -fvisibility=hidden, so kernel symbols stay private.
 #define __global__

@@ -284,6 +284,13 @@ TEST(Errors, ExceptionInAKernelIsReportedWithTheThread) {
     expect_launch("selftest_diverged_barrier", 1, 64, 0, y.data(), exitFrom);
 }
 
+TEST(Errors, FailedDeviceAssertFailsTheLaunch) {
+    std::vector<int> x{0, 1, 2, -3, 4, 5, 6, 7};
+    const std::string msg = expect_failure("test_assert", 1, 8, x.data());
+    EXPECT_NE(std::string::npos, msg.find("lfk_launch(test_assert): assert(x[threadIdx.x] >= 0) failed at ")) << msg;
+    EXPECT_NE(std::string::npos, msg.find("in thread (3,0,0) of block (0,0,0)")) << msg;
+}
+
 TEST(Errors, WarpCollectiveMisuse) {
     std::vector<int> out(64);
     std::string m = expect_failure("test_mask_without_self", 1, 32, out.data());

@@ -15,6 +15,12 @@ extern "C" __global__ void test_throw(int* out) {
 }
 LF_REGISTER_KERNEL(test_throw)
 
+// Thread (3,0,0) fails a device assert.
+extern "C" __global__ void test_assert(const int* x) {
+    assert(x[threadIdx.x] >= 0);
+}
+LF_REGISTER_KERNEL(test_assert)
+
 // A shuffle whose mask leaves out the calling lane.
 extern "C" __global__ void test_mask_without_self(int* out) {
     out[threadIdx.x] = __shfl_sync(0x1u, (int)threadIdx.x, 0);
