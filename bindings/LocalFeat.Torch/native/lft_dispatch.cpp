@@ -178,6 +178,18 @@ void push_result(const c10::IValue& iv, LftValue* out, int32_t max, int32_t& n) 
   out[n++] = r;
 }
 
+void release_results(LftValue* results, int32_t n) {
+  for (int32_t i = 0; i < n; ++i) {
+    if (results[i].kind == LFT_TENSOR) {
+      delete static_cast<lft_tensor>(results[i].p);
+    } else if (results[i].kind == LFT_TENSOR_LIST) {
+      auto** arr = static_cast<lft_tensor*>(results[i].p);
+      for (int32_t k = 0; k < results[i].len; ++k) delete arr[k];
+      std::free(arr);
+    }
+  }
+}
+
 }  // namespace
 
 extern "C" {
@@ -242,7 +254,12 @@ int lft_op_call(void* op_, const LftValue* args, int32_t nargs, LftValue* result
     }
     op->handle.callBoxed(&stack);
     int32_t n = 0;
-    for (const auto& r : stack) push_result(r, results, max_results, n);
+    try {
+      for (const auto& r : stack) push_result(r, results, max_results, n);
+    } catch (...) {
+      release_results(results, n);  // nothing half-returned leaks
+      throw;
+    }
     *nresults = n;
   });
 }
