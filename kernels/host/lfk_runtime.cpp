@@ -419,8 +419,8 @@ void resolve_warp(Block& b, unsigned warp, unsigned group, const Thread* self) {
 // Why the block can make no progress although some threads still wait.
 std::string describe_stall(const Block& b) {
     if (b.at_warp > 0) {
-        for (const Thread& t : b.threads) {
-            if (t.linear >= b.n) break;
+        for (unsigned i = 0; i < b.n; ++i) {
+            const Thread& t = b.threads[i];
             if (t.state != TState::AtWarp) continue;
             const Warp& w = b.warps[t.warp];
             const unsigned group = t.mask & w.existing;
