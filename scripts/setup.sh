@@ -37,9 +37,12 @@ fi
 
 # Native libraries: liblocalfeat_torch.so, liblocalfeat_kernels_host.so, native tests.
 BUILD="$ROOT/build/native"
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+# LOCALFEAT_TORCH_DIR: the TorchConfig.cmake folder of another libtorch (e.g. a CUDA build).
+TORCH_ARGS=()
+[ -n "${LOCALFEAT_TORCH_DIR:-}" ] && TORCH_ARGS=(-DTorch_DIR="$LOCALFEAT_TORCH_DIR")
+if [ ! -f "$BUILD/CMakeCache.txt" ] || [ -n "${LOCALFEAT_TORCH_DIR:-}" ]; then
   log "configuring native build"
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release "${TORCH_ARGS[@]}" >/dev/null
 fi
 log "building native libraries"
 mkdir -p "$ROOT/build"
