@@ -1,67 +1,94 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using LocalFeat.Torch;
 using Tensor = LocalFeat.Torch.Tensor;
 
 namespace LocalFeat.Ops;
 
-// Fused CPU implementation: one pass over the channel planes of a sample with O(H·W) scratch per
-// worker; channels are split into contiguous chunks so the merges keep "first channel wins" ties.
+// Fused CPU implementation. Forward: one pass over the channel planes of a sample with O(H·W) scratch
+// per worker; channels are split into contiguous chunks whose merges keep "first channel wins" ties.
+// The forward keeps O(B·H·W) state (per-pixel maxima and winning channels) for the backward, which then
+// needs a single pass over the channels.
 public static partial class D2SoftDetect
 {
-    /// <summary>Per-sample quantities both passes need.</summary>
-    private sealed class Sample
+    /// <summary>What the backward needs from the forward, per sample.</summary>
+    internal sealed class CpuState(int b, int p)
     {
-        public required int C, H, W;
-        public required float Mc;           // max(max relu(x), eps)
-        public required int MaxIndex;       // first flat index of that maximum (for the backward)
-        public required float[] Q;          // per pixel max(max_c relu(x), eps)
-        public required int[] QArg;         // first channel reaching the per-pixel max
-        public int P => H * W;
+        public readonly float[] Mc = new float[b];        // max(max relu(x), eps)
+        public readonly int[] MaxIndex = new int[b];      // first flat index of that maximum
+        public readonly float[] Total = new float[b];     // Σ gamma
+        public readonly float[] Q = new float[b * p];     // max(max_c relu(x), eps) per pixel
+        public readonly int[] QArg = new int[b * p];      // first channel reaching the per-pixel max
+        public readonly float[] Gamma = new float[b * p]; // max_c alpha·beta
+        public readonly int[] GammaArg = new int[b * p];  // first channel reaching it
     }
 
-    internal static Tensor CpuForward(Tensor features, double eps)
+    internal static unsafe Tensor CpuForward(Tensor features, double eps, out CpuState state)
     {
         var s = features.shape;
-        int b = (int)s[0], c = (int)s[1], h = (int)s[2], w = (int)s[3];
+        int b = (int)s[0], c = (int)s[1], h = (int)s[2], w = (int)s[3], p = h * w;
+        float fe = (float)eps;
         var scores = torch.empty([b, h, w]);
-        var x = HostMemory.Span<float>(features).ToArray();  // one copy: spans cannot cross Parallel.For lambdas
-        var outScores = new float[b * h * w];
+        float* x = HostMemory.Pointer<float>(features), o = HostMemory.Pointer<float>(scores);
+        state = new CpuState(b, p);
         for (int n = 0; n < b; n++)
         {
-            var xs = new ReadOnlyMemory<float>(x, n * c * h * w, c * h * w);
-            var sample = Prepare(xs.Span, c, h, w, (float)eps);
-            var (gamma, _) = ChannelMax(xs, sample);
-            float z = MathF.Max(TensorPrimitives.Sum<float>(gamma), (float)eps);
-            TensorPrimitives.Divide(gamma, z, outScores.AsSpan(n * h * w, h * w));
+            float* xs = x + (long)n * c * p;
+            var q = state.Q.AsSpan(n * p, p);
+            var gamma = state.Gamma.AsSpan(n * p, p);
+            var sample = new ReadOnlySpan<float>(xs, c * p);
+            int maxIndex = TensorPrimitives.IndexOfMax(sample);
+            state.MaxIndex[n] = maxIndex;
+            state.Mc[n] = MathF.Max(MathF.Max(sample[maxIndex], 0f), fe);
+            ChannelArgMax(xs, c, p, q, state.QArg.AsSpan(n * p, p));
+            TensorPrimitives.Max(q, fe, q);
+            GammaArgMax(xs, c, h, w, state.Mc[n], state.Q, n * p, state.Gamma, state.GammaArg);
+            float total = TensorPrimitives.Sum<float>(gamma);
+            state.Total[n] = total;
+            TensorPrimitives.Divide(gamma, MathF.Max(total, fe), new Span<float>(o + (long)n * p, p));
         }
-        outScores.AsSpan().CopyTo(HostMemory.Span<float>(scores));
         return scores;
     }
 
-    private static Sample Prepare(ReadOnlySpan<float> x, int c, int h, int w, float eps)
+    /// <summary>Per pixel: the largest relu(x) over channels (≥ 0) and the first channel reaching it.</summary>
+    private static unsafe void ChannelArgMax(float* x, int c, int p, Span<float> max, Span<int> arg)
     {
-        int p = h * w;
-        int maxIndex = TensorPrimitives.IndexOfMax(x);
-        float m = MathF.Max(x[maxIndex], 0f);
-        var q = new float[p];  // starts at 0 = relu floor
-        var qArg = new int[p];
-        for (int ch = 0; ch < c; ch++)
+        max.Clear();
+        arg.Clear();
+        fixed (float* m = max)
+        fixed (int* a = arg)
         {
-            var plane = x.Slice(ch * p, p);
-            for (int i = 0; i < p; i++)
-                if (plane[i] > q[i]) { q[i] = plane[i]; qArg[i] = ch; }
+            for (int ch = 0; ch < c; ch++)
+            {
+                float* plane = x + (long)ch * p;
+                int i = 0;
+                for (; i + 8 <= p; i += 8)
+                {
+                    var v = Vector256.Load(plane + i);
+                    var cur = Vector256.Load(m + i);
+                    var take = Vector256.GreaterThan(v, cur);
+                    Vector256.ConditionalSelect(take, v, cur).Store(m + i);
+                    Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(ch), Vector256.Load(a + i)).Store(a + i);
+                }
+                for (; i < p; i++)
+                    if (plane[i] > m[i]) { m[i] = plane[i]; a[i] = ch; }
+            }
         }
-        TensorPrimitives.Max(q, eps, q);
-        return new Sample { C = c, H = h, W = w, Mc = MathF.Max(m, eps), MaxIndex = maxIndex, Q = q, QArg = qArg };
     }
 
-    /// <summary>E = exp(relu(x)/Mc) and S = its 3×3 window sums with a border of ones.</summary>
-    private static void ExpAndWindowSum(ReadOnlySpan<float> plane, Sample s, Span<float> d, Span<float> e, Span<float> sum, Span<float> rows)
+    /// <summary>Scratch planes of one worker.</summary>
+    private sealed class Planes(int p)
     {
-        TensorPrimitives.Max(plane, 0f, d);
-        TensorPrimitives.Divide(d, s.Mc, e);
-        TensorPrimitives.Exp(e, e);
-        BoxSum(e, s.H, s.W, border: 1f, rows, sum);
+        public readonly float[] D = new float[p], E = new float[p], S = new float[p], Rows = new float[p], T = new float[p], U = new float[p];
+    }
+
+    /// <summary>D = relu(x), E = exp(D/Mc) and S = the 3×3 window sums of E with a border of ones.</summary>
+    private static void ExpAndWindowSum(ReadOnlySpan<float> plane, float mc, int h, int w, Planes s)
+    {
+        TensorPrimitives.Max(plane, 0f, s.D);
+        TensorPrimitives.Multiply(s.D, 1f / mc, s.E);
+        TensorPrimitives.Exp(s.E, s.E);
+        BoxSum(s.E, h, w, border: 1f, s.Rows, s.S);
     }
 
     /// <summary>3×3 window sums of a H×W plane, values outside the map counting as <paramref name="border"/>.</summary>
@@ -91,112 +118,139 @@ public static partial class D2SoftDetect
         }
     }
 
-    /// <summary>gamma = max over channels of alpha·beta, and the first channel reaching it.</summary>
-    private static (float[] gamma, int[] arg) ChannelMax(ReadOnlyMemory<float> x, Sample s)
+    /// <summary>gamma = max over channels of alpha·beta with alpha = E/S, beta = D/Q, and the first channel reaching it.</summary>
+    private static unsafe void GammaArgMax(float* x, int c, int h, int w, float mc, float[] qAll, int offset, float[] gammaAll, int[] argAll)
     {
-        int p = s.P;
-        int chunks = Math.Min(s.C, Environment.ProcessorCount);
+        int p = h * w, chunks = Math.Min(c, Environment.ProcessorCount);
         var partial = new (float[] g, int[] a)[chunks];
         Parallel.For(0, chunks, k =>
         {
             var g = new float[p];
             var a = new int[p];
-            float[] d = new float[p], e = new float[p], sum = new float[p], rows = new float[p], ab = new float[p];
-            var (c0, c1) = Chunk(s.C, chunks, k);
+            Array.Fill(g, -1f);  // every alpha·beta ≥ 0: the chunk's first channel always takes the pixel
+            var s = new Planes(p);
+            var q = qAll.AsSpan(offset, p);
+            var (c0, c1) = Chunk(c, chunks, k);
             for (int ch = c0; ch < c1; ch++)
             {
-                var plane = x.Span.Slice(ch * p, p);
-                ExpAndWindowSum(plane, s, d, e, sum, rows);
-                TensorPrimitives.Divide(e, sum, ab);
-                TensorPrimitives.Multiply(ab, d, ab);
-                TensorPrimitives.Divide(ab, s.Q, ab);
-                for (int i = 0; i < p; i++)
-                    if (ab[i] > g[i] || ch == c0) { g[i] = ab[i]; a[i] = ch; }
+                ExpAndWindowSum(new ReadOnlySpan<float>(x + (long)ch * p, p), mc, h, w, s);
+                TensorPrimitives.Divide(s.E, s.S, s.T);
+                TensorPrimitives.Multiply(s.T, s.D, s.T);
+                TensorPrimitives.Divide(s.T, q, s.T);
+                TakeGreater(s.T, g, a, ch);
             }
             partial[k] = (g, a);
         });
-        var (gamma, arg) = partial[0];
+        var gamma = gammaAll.AsSpan(offset, p);
+        var arg = argAll.AsSpan(offset, p);
+        partial[0].g.CopyTo(gamma);
+        partial[0].a.CopyTo(arg);
         for (int k = 1; k < chunks; k++)
             for (int i = 0; i < p; i++)
                 if (partial[k].g[i] > gamma[i]) { gamma[i] = partial[k].g[i]; arg[i] = partial[k].a[i]; }
-        return (gamma, arg);
+    }
+
+    /// <summary>Where v > best (strictly): best = v, arg = ch.</summary>
+    private static unsafe void TakeGreater(float[] v, float[] best, int[] arg, int ch)
+    {
+        fixed (float* vp = v, bp = best)
+        fixed (int* ap = arg)
+        {
+            int i = 0, n = v.Length;
+            for (; i + 8 <= n; i += 8)
+            {
+                var x = Vector256.Load(vp + i);
+                var cur = Vector256.Load(bp + i);
+                var take = Vector256.GreaterThan(x, cur);
+                Vector256.ConditionalSelect(take, x, cur).Store(bp + i);
+                Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(ch), Vector256.Load(ap + i)).Store(ap + i);
+            }
+            for (; i < n; i++)
+                if (vp[i] > bp[i]) { bp[i] = vp[i]; ap[i] = ch; }
+        }
     }
 
     private static (int from, int to) Chunk(int n, int chunks, int k) => ((int)((long)n * k / chunks), (int)((long)n * (k + 1) / chunks));
 
-    internal static Tensor CpuBackward(Tensor features, Tensor grad, double eps)
+    internal static unsafe Tensor CpuBackward(Tensor features, Tensor grad, double eps, CpuState state)
     {
-        var s = features.shape;
-        int b = (int)s[0], c = (int)s[1], h = (int)s[2], w = (int)s[3], p = h * w;
-        var x = HostMemory.Span<float>(features).ToArray();
-        var g = HostMemory.Span<float>(grad).ToArray();
-        var dx = new float[x.Length];
+        var shape = features.shape;
+        int b = (int)shape[0], c = (int)shape[1], h = (int)shape[2], w = (int)shape[3], p = h * w;
         float fe = (float)eps;
+        var result = torch.empty(shape);
+        float* x = HostMemory.Pointer<float>(features), g = HostMemory.Pointer<float>(grad), dx = HostMemory.Pointer<float>(result);
+        var dGamma = new float[p];
         for (int n = 0; n < b; n++)
         {
-            var xs = new ReadOnlyMemory<float>(x, n * c * p, c * p);
-            var sample = Prepare(xs.Span, c, h, w, fe);
-            var (gamma, arg) = ChannelMax(xs, sample);
-            // scores = gamma / Zc with Zc = max(Σ gamma, eps).
-            float total = TensorPrimitives.Sum<float>(gamma), zc = MathF.Max(total, fe);
-            var gn = g.AsSpan(n * p, p);
-            var dGamma = new float[p];
-            TensorPrimitives.Divide(gn, zc, dGamma);
-            if (total > fe) TensorPrimitives.Subtract(dGamma, TensorPrimitives.Dot<float>(gn, gamma) / (zc * zc), dGamma);
-            BackwardSample(xs, sample, arg, dGamma, new Memory<float>(dx, n * c * p, c * p));
+            // scores = gamma / Zc with Zc = max(Σ gamma, eps); Σ gamma passes gradient only when not clamped.
+            float total = state.Total[n], zc = MathF.Max(total, fe);
+            var gn = new ReadOnlySpan<float>(g + (long)n * p, p);
+            TensorPrimitives.Multiply(gn, 1f / zc, dGamma);
+            if (total >= fe) TensorPrimitives.Subtract(dGamma, TensorPrimitives.Dot(gn, state.Gamma.AsSpan(n * p, p)) / (zc * zc), dGamma);
+            BackwardSample(x + (long)n * c * p, dx + (long)n * c * p, c, h, w, n * p, state, n, dGamma);
         }
-        var result = torch.empty(s);
-        dx.AsSpan().CopyTo(HostMemory.Span<float>(result));
         return result;
     }
 
-    private static void BackwardSample(ReadOnlyMemory<float> x, Sample s, int[] arg, float[] dGamma, Memory<float> dx)
+    private static unsafe void BackwardSample(float* x, float* dx, int c, int h, int w, int offset, CpuState state, int n, float[] dGamma)
     {
-        int p = s.P, chunks = Math.Min(s.C, Environment.ProcessorCount);
-        var dq = new float[p];          // gradient reaching Q (per-pixel channel max), filled by the owner of arg[i]
-        var dMcPartial = new float[chunks];
+        int p = h * w, chunks = Math.Min(c, Environment.ProcessorCount);
+        float mc = state.Mc[n];
+        var dq = new float[p];  // gradient reaching Q, written by the owner of GammaArg[i]
+        var dMcPartial = new double[chunks];
         Parallel.For(0, chunks, k =>
         {
-            float[] d = new float[p], e = new float[p], sum = new float[p], rows = new float[p];
-            float[] dAlpha = new float[p], dS = new float[p], dE = new float[p];
-            var (c0, c1) = Chunk(s.C, chunks, k);
+            var s = new Planes(p);
+            var q = state.Q.AsSpan(offset, p);
+            var arg = state.GammaArg.AsSpan(offset, p);
+            var (c0, c1) = Chunk(c, chunks, k);
             double dMc = 0;
             for (int ch = c0; ch < c1; ch++)
             {
-                var plane = x.Span.Slice(ch * p, p);
-                var dD = dx.Span.Slice(ch * p, p);
-                ExpAndWindowSum(plane, s, d, e, sum, rows);
+                var dD = new Span<float>(dx + (long)ch * p, p);
+                ExpAndWindowSum(new ReadOnlySpan<float>(x + (long)ch * p, p), mc, h, w, s);
+                // Only the winning channel of a pixel carries its gradient: alpha = E/S, beta = D/Q.
+                var dAlpha = s.T;
                 dAlpha.AsSpan().Clear();
                 dD.Clear();
                 for (int i = 0; i < p; i++)
                 {
                     if (arg[i] != ch) continue;
-                    float alpha = e[i] / sum[i], beta = d[i] / s.Q[i];
+                    float alpha = s.E[i] / s.S[i], beta = s.D[i] / q[i];
                     dAlpha[i] = dGamma[i] * beta;
                     float dBeta = dGamma[i] * alpha;
-                    dD[i] = dBeta / s.Q[i];
-                    dq[i] = -dBeta * d[i] / (s.Q[i] * s.Q[i]);  // one writer per pixel: the channel arg[i]
+                    dD[i] = dBeta / q[i];
+                    dq[i] = -dBeta * s.D[i] / (q[i] * q[i]);
                 }
-                // alpha = E/S: dE = dAlpha/S, dS = -dAlpha·E/S², and S's window sums spread dS back over the window.
-                for (int i = 0; i < p; i++) { dE[i] = dAlpha[i] / sum[i]; dS[i] = -dAlpha[i] * e[i] / (sum[i] * sum[i]); }
-                BoxSum(dS, s.H, s.W, border: 0f, rows, sum);
-                TensorPrimitives.Add(dE, sum, dE);
-                // E = exp(D/Mc): dD += dE·E/Mc, dMc -= Σ dE·E·D/Mc².
-                TensorPrimitives.Multiply(dE, e, dE);
-                dMc -= TensorPrimitives.Dot<float>(dE, d) / ((double)s.Mc * s.Mc);
-                TensorPrimitives.MultiplyAdd(dE, 1f / s.Mc, dD, dD);
+                // dE = dAlpha/S; dS = −dAlpha·E/S², spread back over each window (border terms are constants).
+                var dS = s.U;
+                TensorPrimitives.Divide(dAlpha, s.S, dAlpha);                  // dAlpha/S
+                TensorPrimitives.Multiply(dAlpha, s.E, dS);
+                TensorPrimitives.Divide(dS, s.S, dS);
+                TensorPrimitives.Negate(dS, dS);                               // −dAlpha·E/S²
+                BoxSum(dS, h, w, border: 0f, s.Rows, s.S);
+                TensorPrimitives.Add(dAlpha, s.S, dAlpha);                     // dE
+                // E = exp(D/Mc): dD += dE·E/Mc; dMc −= Σ dE·E·D/Mc².
+                TensorPrimitives.Multiply(dAlpha, s.E, dAlpha);
+                dMc -= TensorPrimitives.Dot<float>(dAlpha, s.D) / ((double)mc * mc);
+                TensorPrimitives.MultiplyAdd(dAlpha, 1f / mc, dD, dD);
             }
-            dMcPartial[k] = (float)dMc;
+            dMcPartial[k] = dMc;
         });
-        var dxs = dx.Span;
-        var xs = x.Span;
         // Q = max(channel max, eps) and Mc = max(sample max, eps) pass gradient only where the clamp did not bite.
+        var qs = state.Q.AsSpan(offset, p);
+        var qArg = state.QArg.AsSpan(offset, p);
         for (int i = 0; i < p; i++)
-            if (xs[s.QArg[i] * p + i] == s.Q[i]) dxs[s.QArg[i] * p + i] += dq[i];
-        float dMcTotal = 0;
-        foreach (float v in dMcPartial) dMcTotal += v;
-        if (xs[s.MaxIndex] == s.Mc) dxs[s.MaxIndex] += dMcTotal;
+        {
+            long at = (long)qArg[i] * p + i;
+            if (x[at] == qs[i]) dx[at] += dq[i];
+        }
+        double dMcTotal = 0;
+        foreach (double v in dMcPartial) dMcTotal += v;
+        int maxIndex = state.MaxIndex[n];
+        if (x[maxIndex] == mc) dx[maxIndex] += (float)dMcTotal;
         // relu: no gradient where x ≤ 0.
-        for (int i = 0; i < xs.Length; i++) if (xs[i] <= 0) dxs[i] = 0;
+        long total = (long)c * p;
+        for (long i = 0; i < total; i++) if (x[i] <= 0) dx[i] = 0;
     }
 }

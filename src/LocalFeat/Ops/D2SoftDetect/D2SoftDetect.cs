@@ -22,20 +22,30 @@ public static partial class D2SoftDetect
         return new Function(backend, eps).Apply(features)[0];
     }
 
-    /// <summary>The autograd node of the Cpu and Kernel backends; backward recomputes from the saved input.</summary>
+    /// <summary>
+    /// The autograd node of the Cpu and Kernel backends. The Cpu forward keeps its O(B·H·W) per-pixel state for
+    /// the backward; the Kernel backward recomputes what it needs from the saved input.
+    /// </summary>
     private sealed class Function(Backend backend, double eps) : LocalFeat.Torch.Autograd.Function
     {
+        private const string CpuStateKey = "cpu_state";
+
         protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
         {
             ctx.SaveForBackward(inputs[0]);
-            return [backend == Backend.Cpu ? CpuForward(inputs[0], eps) : KernelForward(inputs[0], eps)];
+            if (backend == Backend.Kernel) return [KernelForward(inputs[0], eps)];
+            var scores = CpuForward(inputs[0], eps, out var state);
+            ctx.Data[CpuStateKey] = state;
+            return [scores];
         }
 
         protected override Tensor?[] Backward(FunctionContext ctx, Tensor[] grads)
         {
             var features = ctx.SavedTensors[0];
             var grad = grads[0].contiguous();
-            return [backend == Backend.Cpu ? CpuBackward(features, grad, eps) : KernelBackward(features, grad, eps)];
+            return [backend == Backend.Kernel
+                ? KernelBackward(features, grad, eps)
+                : CpuBackward(features, grad, eps, (CpuState)ctx.Data[CpuStateKey]!)];
         }
     }
 }
