@@ -20,7 +20,7 @@ internal sealed class DotTiles : IDisposable
     }
 
     /// <summary>The tile's dots, row-major [i1−i0, j1−j0], valid until the next call with the same tile shape.</summary>
-    public unsafe float* Compute(long i0, long i1, long j0, long j1)
+    private unsafe float* Compute(long i0, long i1, long j0, long j1)
     {
         var key = (i1 - i0, j1 - j0);
         if (!_buffers.TryGetValue(key, out var buffer))
@@ -34,6 +34,32 @@ internal sealed class DotTiles : IDisposable
         MmOut.CallTensor(ta, tb, ((OpArg)buffer).Named("out"));
         return (float*)buffer.data_ptr();
     }
+
+    /// <summary>
+    /// Calls <paramref name="scan"/>(i, dots, j0, j1) with row i's dots against columns [j0, j1), for every row
+    /// and tile: the rows of a tile in parallel, the tiles of one row in increasing j (so "first j wins" merges hold).
+    /// </summary>
+    public unsafe void ScanRows(RowScanner scan)
+    {
+        long n = _a.size(0), m = _b.size(0);
+        for (long i0 = 0; i0 < n; i0 += Rows)
+        {
+            long i1 = Math.Min(n, i0 + Rows);
+            for (long j0 = 0; j0 < m; j0 += Cols)
+            {
+                long j1 = Math.Min(m, j0 + Cols);
+                float* dots = Compute(i0, i1, j0, j1);
+                long width = j1 - j0, blocks = (i1 - i0 + 31) / 32;
+                Parallel.For(0, blocks, blk =>
+                {
+                    for (long i = i0 + blk * 32; i < Math.Min(i1, i0 + blk * 32 + 32); i++)
+                        scan((int)i, dots + (i - i0) * width, (int)j0, (int)j1);
+                });
+            }
+        }
+    }
+
+    public unsafe delegate void RowScanner(int row, float* dots, int j0, int j1);
 
     public void Dispose()
     {

@@ -1,7 +1,6 @@
 using LocalFeat.Ops;
 using LocalFeat.Torch;
 using Xunit;
-using F = LocalFeat.Torch.nn.functional;
 
 namespace LocalFeat.Tests.Ops;
 
@@ -17,11 +16,12 @@ public class InBatchHardestNegativesTests
                     yield return [backend, scope, n, d, k, groupSize];
     }
 
+    /// <summary>Small-integer descriptors: exact dot products in any order, so ties are exact and common (see HardestNegativesTests).</summary>
     private static (Tensor a, Tensor p, Tensor g) Inputs(int n, int d, int groupSize, ulong seed)
     {
         using var gen = new Generator(seed);
-        var a = F.normalize(torch.randn([n, d], gen));
-        var p = F.normalize(torch.randn([n, d], gen));
+        var a = torch.randint(-3, 4, [n, d], gen).@float();
+        var p = torch.randint(-3, 4, [n, d], gen).@float();
         var g = torch.arange(n).div(groupSize).floor().@long();
         return (a, p, g);
     }

@@ -55,25 +55,7 @@ public static partial class D2SoftDetect
     {
         max.Clear();
         arg.Clear();
-        fixed (float* m = max)
-        fixed (int* a = arg)
-        {
-            for (int ch = 0; ch < c; ch++)
-            {
-                float* plane = x + (long)ch * p;
-                int i = 0;
-                for (; i + 8 <= p; i += 8)
-                {
-                    var v = Vector256.Load(plane + i);
-                    var cur = Vector256.Load(m + i);
-                    var take = Vector256.GreaterThan(v, cur);
-                    Vector256.ConditionalSelect(take, v, cur).Store(m + i);
-                    Vector256.ConditionalSelect(take.AsInt32(), Vector256.Create(ch), Vector256.Load(a + i)).Store(a + i);
-                }
-                for (; i < p; i++)
-                    if (plane[i] > m[i]) { m[i] = plane[i]; a[i] = ch; }
-            }
-        }
+        for (int ch = 0; ch < c; ch++) TakeGreater(new ReadOnlySpan<float>(x + (long)ch * p, p), max, arg, ch);
     }
 
     /// <summary>Scratch planes of one worker.</summary>
@@ -151,7 +133,7 @@ public static partial class D2SoftDetect
     }
 
     /// <summary>Where v > best (strictly): best = v, arg = ch.</summary>
-    private static unsafe void TakeGreater(float[] v, float[] best, int[] arg, int ch)
+    private static unsafe void TakeGreater(ReadOnlySpan<float> v, Span<float> best, Span<int> arg, int ch)
     {
         fixed (float* vp = v, bp = best)
         fixed (int* ap = arg)

@@ -28,21 +28,7 @@ public static partial class HardestNegatives
             float* ap = HostMemory.Pointer<float>(anchorPos);
             var scan = new RowScan(an, cn, candidatePositions, radius, window);
             using var tiles = new DotTiles(anchors, candidates);
-            for (int i0 = 0; i0 < n; i0 += DotTiles.Rows)
-            {
-                int i1 = Math.Min(n, i0 + DotTiles.Rows);
-                for (int j0 = 0; j0 < m; j0 += DotTiles.Cols)
-                {
-                    int j1 = Math.Min(m, j0 + DotTiles.Cols);
-                    float* dots = tiles.Compute(i0, i1, j0, j1);
-                    int blocks = (i1 - i0 + 31) / 32;
-                    Parallel.For(0, blocks, blk =>
-                    {
-                        for (int i = i0 + blk * 32; i < Math.Min(i1, i0 + blk * 32 + 32); i++)
-                            scan.Row(i, ap + (long)i * scan.K, dots + (long)(i - i0) * (j1 - j0), j0, j1, ref best[i], ref bestJ[i]);
-                    });
-                }
-            }
+            tiles.ScanRows((i, dots, j0, j1) => scan.Row(i, ap + (long)i * scan.K, dots, j0, j1, ref best[i], ref bestJ[i]));
         }
         var idx = HostMemory.Span<long>(index);
         var dist = HostMemory.Span<float>(distance);

@@ -18,24 +18,8 @@ public static partial class InBatchHardestNegatives
         Array.Fill(topJ, -1);
         long* groups = HostMemory.Pointer<long>(group);
         using (var tiles = new DotTiles(anchors, positives))
-        {
-            for (int i0 = 0; i0 < n; i0 += DotTiles.Rows)
-            {
-                int i1 = Math.Min(n, i0 + DotTiles.Rows);
-                for (int j0 = 0; j0 < n; j0 += DotTiles.Cols)
-                {
-                    int j1 = Math.Min(n, j0 + DotTiles.Cols);
-                    float* dots = tiles.Compute(i0, i1, j0, j1);
-                    int blocks = (i1 - i0 + 31) / 32;
-                    Parallel.For(0, blocks, blk =>
-                    {
-                        for (int i = i0 + blk * 32; i < Math.Min(i1, i0 + blk * 32 + 32); i++)
-                            ScanRow(i, dots + (long)(i - i0) * (j1 - j0), j0, j1, groups, scope,
-                                new Span<float>(topV, i * k, k), new Span<long>(topJ, i * k, k), ref count[i]);
-                    });
-                }
-            }
-        }
+            tiles.ScanRows((i, dots, j0, j1) => ScanRow(i, dots, j0, j1, groups, scope,
+                new Span<float>(topV, i * k, k), new Span<long>(topJ, i * k, k), ref count[i]));
         var index = torch.tensor<long>(topJ, [n, k]);
         var similarity = torch.tensor<float>(topV, [n, k]);
         return (index, similarity);
