@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Help;
 using LocalFeat.Train;
+using LocalFeat.Train.Commands;
 
 // A named root rather than RootCommand, whose name would be the assembly's (LocalFeat.Train).
 var root = new Command("localfeat", "LocalFeat: train, evaluate and run local image features (detectors and descriptors).");
@@ -8,4 +9,7 @@ root.Options.Add(new HelpOption());
 root.Options.Add(new VersionOption());
 root.Subcommands.Add(SystemReport.Command());
 root.Subcommands.Add(KernelReport.Command());
+root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(EvalCommand.Create());
+root.Subcommands.Add(ExtractCommand.Create());
 return root.Parse(args).Invoke();

@@ -1,0 +1,70 @@
+using System.CommandLine;
+using LocalFeat.Torch;
+using LocalFeat.Train.Evaluation;
+using LocalFeat.Train.Training;
+
+namespace LocalFeat.Train.Commands;
+
+/// <summary><c>localfeat eval</c>: a checkpoint against SIFT and ORB on graf1→graf3, synthetic held-out pairs and HPatches folders.</summary>
+internal static class EvalCommand
+{
+    public static Command Create()
+    {
+        var run = new Option<string?>("--run") { Description = "Run folder of localfeat train (its latest checkpoint)" };
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "A checkpoint folder or its state.json / model.safetensors" };
+        var pairs = new Option<string?>("--pairs") { Description = "HPatches-format folder (v_*/i_* sequences with 1.ppm…6.ppm and H_1_k) to evaluate as well" };
+        var outDir = new Option<string?>("--out") { Description = "Report folder (default: RUN/eval, or eval/ beside the checkpoint folder)" };
+        var cmd = new Command("eval", "Evaluate a trained model against OpenCV SIFT and ORB: MMA@1..10 px, matches, homography accuracy; Markdown report and plots.");
+        foreach (var o in new Option[] { run, checkpoint, pairs, outDir, Cli.Set }) cmd.Options.Add(o);
+        cmd.SetAction(r => Cli.Guard(() =>
+        {
+            string? runDir = r.GetValue(run), ck = r.GetValue(checkpoint);
+            if ((runDir is null) == (ck is null)) throw new ConfigException("eval: expected exactly one of --run DIR or --checkpoint FILE");
+            string source = runDir ?? ck!;
+            string output = r.GetValue(outDir) ?? (runDir != null ? Path.Combine(runDir, "eval") : Path.Combine(Checkpoint.Locate(ck!), "eval"));
+            return Run(source, r.GetValue(pairs), output, Cli.SetPairs(r).ToList());
+        }));
+        return cmd;
+    }
+
+    public static int Run(string checkpointPath, string? pairsDir, string outDir, List<(string key, string value)> overrides)
+    {
+        var info = Checkpoint.ReadInfo(checkpointPath);
+        var c = info.Config;
+        foreach (var (k, v) in overrides) c.Set(k, v);
+        if (pairsDir != null) c.EvalPairs = pairsDir;
+        c.Validate();
+        torch.set_num_threads(c.Threads > 0 ? c.Threads : Environment.ProcessorCount);
+        var device = TrainSession.ResolveDevice(c.Device);
+        using var model = Checkpoint.LoadModel(info);
+        model.to(device);
+        model.eval();
+        var ours = new NetExtractor(model, c.EvalDetection, c.EvalBudget, c.EvalEdgeThreshold, c.EvalDense, device, $"ours ({model.Name})");
+        var methods = new List<IFeatureExtractor> { ours };
+        methods.AddRange(Evaluator.Baselines(c.EvalBudget));
+
+        var sets = new List<(string, List<EvalPair>)>();
+        try
+        {
+            var graf = PairSets.Graf(c.Images);
+            if (graf is null) Cli.Warn("graf1.png / graf3.png / H1to3p.xml not found: skipping the real pair");
+            else sets.Add((PairSets.GrafSet, [graf]));
+            sets.Add((PairSets.SyntheticSet, PairSets.Synthetic(c, c.EvalSyntheticPairs, Cli.Warn)));
+            if (c.EvalPairs != null) sets.Add(($"HPatches {Path.GetFileName(Path.TrimEndingDirectorySeparator(c.EvalPairs))}", PairSets.HPatches(c.EvalPairs, Cli.Warn)));
+            string header = $"Model **{model.Name}** from `{info.Folder}` (step {info.Step}); detection **{c.EvalDetection}**" +
+                            (c.EvalDetection == "hard" ? $" (edge threshold {c.EvalEdgeThreshold})" : " (soft score, 3×3 NMS)") +
+                            $", budget {c.EvalBudget} keypoints, {(c.EvalDense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +
+                            $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.EvalRansacThreshold} px.";
+            Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
+            Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.EvalRansacThreshold), Cli.Info);
+            Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
+            if (Console.IsOutputRedirected || !Cli.Interactive) Console.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
+            else Spectre.Console.AnsiConsole.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
+            return 0;
+        }
+        finally
+        {
+            foreach (var (_, ps) in sets) foreach (var p in ps) p.Dispose();
+        }
+    }
+}

@@ -1,0 +1,134 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using LocalFeat.Train.Training;
+using Spectre.Console;
+
+namespace LocalFeat.Train.Commands;
+
+/// <summary><c>localfeat train</c>: the d2net recipe on random homography pairs, then eval of the result.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = "JSON file of settings (any subset of the keys in a run's config.json)" };
+        var recipe = new Option<string?>("--recipe") { Description = "Training recipe: d2net" };
+        var steps = new Option<long?>("--steps") { Description = "Number of optimisation steps (overrides the default budget)" };
+        var outDir = new Option<string?>("--out") { Description = "Run folder: checkpoints, metrics.csv, config.json, loss.png, eval/ (default runs/d2net-tiny)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --out (same step count, schedule, optimizer and RNG state)" };
+        var device = new Option<string?>("--device") { Description = "cpu or cuda (CUDA tensors need a CUDA build of libtorch and a GPU)" };
+        var model = new Option<string?>("--model") { Description = "tiny (fast on CPU) or vgg16 (D2-Net's backbone)" };
+        var images = new Option<string?>("--images") { Description = $"Folder of training photos (default {TrainConfig.DefaultImages})" };
+        var noEval = new Option<bool>("--no-eval") { Description = "Skip the evaluation after training" };
+        var cmd = new Command("train", "Train local features (detector + descriptor) on random homography pairs of a folder of photos.");
+        foreach (var o in new Option[] { config, recipe, steps, outDir, resume, device, model, images, noEval, Cli.Set }) cmd.Options.Add(o);
+        cmd.SetAction(r => Cli.Guard(() =>
+        {
+            var overrides = new List<(string, string)>();
+            void Add(string key, string? value) { if (value != null) overrides.Add((key, value)); }
+            Add("recipe", r.GetValue(recipe));
+            Add("steps", r.GetValue(steps)?.ToString(CultureInfo.InvariantCulture));
+            Add("out", r.GetValue(outDir));
+            Add("device", r.GetValue(device));
+            Add("model", r.GetValue(model));
+            Add("images", r.GetValue(images));
+            if (r.GetValue(noEval)) Add("eval_after", "false");
+            overrides.AddRange(Cli.SetPairs(r));
+            return Run(r.GetValue(config), overrides, r.GetValue(resume));
+        }));
+        return cmd;
+    }
+
+    public static int Run(string? configFile, List<(string key, string value)> overrides, bool resume)
+    {
+        var config = TrainConfig.Resolve(configFile, overrides);
+        Checkpoint.Info? from = null;
+        if (resume)
+        {
+            from = Checkpoint.ReadInfo(config.Out);
+            // The checkpoint's settings, then the file and command line on top (e.g. a larger --steps).
+            config = from.Config;
+            if (configFile != null) config.OverlayFile(configFile);
+            foreach (var (k, v) in overrides) config.Set(k, v);
+            config.Validate();
+            if (from.Step >= config.Steps) Cli.Warn($"the checkpoint is at step {from.Step} of {config.Steps}: nothing to train (raise --steps)");
+        }
+        Cli.Info($"localfeat train: recipe {config.Recipe}, model {config.Model}, {config.Steps} steps, batch {config.BatchSize}, crops {config.CropSize}, out {Path.GetFullPath(config.Out)}");
+
+        using var cts = new CancellationTokenSource();
+        int presses = 0;
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // First Ctrl-C: finish the step, write a checkpoint, stop. Second: the default (kill).
+            if (Interlocked.Increment(ref presses) > 1) return;
+            e.Cancel = true;
+            cts.Cancel();
+            Cli.Warn("stopping after this step (checkpoint follows); press Ctrl-C again to kill");
+        };
+        Console.CancelKeyPress += onCancel;
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
+        TrainOutcome outcome;
+        try
+        {
+            if (Cli.Interactive)
+            {
+                outcome = null!;
+                AnsiConsole.Progress()
+                    .AutoClear(false)
+                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                             new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                    .Start(ctx => outcome = TrainSession.Run(config, from, new SpectreProgress(ctx), cts.Token));
+            }
+            else outcome = TrainSession.Run(config, from, new PlainProgress(config.LogEvery), cts.Token);
+        }
+        finally { Console.CancelKeyPress -= onCancel; }
+
+        Cli.Info($"trained steps {outcome.StartStep}..{outcome.FinalStep} in {outcome.Elapsed.TotalMinutes:F1} min; last loss {outcome.LastLoss?.ToString("F4", CultureInfo.InvariantCulture) ?? "-"}; checkpoint {outcome.Checkpoint}");
+        Cli.Info($"metrics: {Path.Combine(config.Out, TrainSession.MetricsFile)}, loss curve: {Path.Combine(config.Out, TrainSession.LossPlotFile)}");
+        if (outcome.Interrupted) return 130;
+        if (config.EvalAfter && outcome.Checkpoint.Length > 0)
+            return EvalCommand.Run(outcome.Checkpoint, null, Path.Combine(config.Out, "eval"), []);
+        return 0;
+    }
+
+    private sealed class SpectreProgress(ProgressContext ctx) : ITrainProgress
+    {
+        private ProgressTask? _task;
+
+        public void Started(long firstStep, long totalSteps)
+        {
+            _task = ctx.AddTask("training", maxValue: totalSteps);
+            _task.Value = firstStep;
+        }
+
+        public void Stepped(long completed, long totalSteps, Trainer.StepResult r, double imagesPerSecond)
+        {
+            if (_task is null) return;
+            _task.Description = string.Create(CultureInfo.InvariantCulture,
+                $"step {completed}/{totalSteps}  loss {r.Loss:F4}  lr {r.Lr:0.0e0}  {imagesPerSecond:F1} img/s");
+            _task.Value = completed;
+        }
+
+        public void Message(string text) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(text)}[/]");
+    }
+
+    /// <summary>For logs and pipes: one line every <c>log_every</c> steps with the ETA.</summary>
+    private sealed class PlainProgress(long every) : ITrainProgress
+    {
+        private readonly System.Diagnostics.Stopwatch _clock = new();
+        private long _first;
+
+        public void Started(long firstStep, long totalSteps) { _first = firstStep; _clock.Start(); }
+
+        public void Stepped(long completed, long totalSteps, Trainer.StepResult r, double imagesPerSecond)
+        {
+            if (completed % every != 0 && completed != totalSteps) return;
+            double perStep = _clock.Elapsed.TotalSeconds / Math.Max(1, completed - _first);
+            var eta = TimeSpan.FromSeconds(perStep * (totalSteps - completed));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"step {completed}/{totalSteps}  loss {r.Loss:F4}  lr {r.Lr:0.0e0}  {imagesPerSecond:F1} img/s  ETA {eta:hh\\:mm\\:ss}"));
+        }
+
+        public void Message(string text) => Console.WriteLine(text);
+    }
+}

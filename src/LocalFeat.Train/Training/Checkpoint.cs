@@ -1,0 +1,156 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LocalFeat.Torch;
+using LocalFeat.Torch.IO;
+using LocalFeat.Torch.optim;
+using LocalFeat.Train.Models;
+
+namespace LocalFeat.Train.Training;
+
+/// <summary>
+/// Checkpoints of a run: <c>OUT/checkpoints/step-NNNNNNNN/</c> holding model.safetensors, optimizer.safetensors and
+/// state.json (step, resolved config, RNG state), plus <c>OUT/checkpoints/latest</c> naming the newest. A checkpoint
+/// is written into a temporary folder, flushed, renamed into place, and only then made latest (temp file + rename),
+/// so a crash at any point leaves the previous checkpoint complete and current.
+/// </summary>
+public static class Checkpoint
+{
+    public const string ModelFile = "model.safetensors";
+    public const string OptimizerFile = "optimizer.safetensors";
+    public const string StateFile = "state.json";
+    private const string LatestFile = "latest";
+    private const int Format = 1;
+
+    public static string Folder(string runDir) => Path.Combine(runDir, "checkpoints");
+
+    /// <param name="afterFile">test hook, called after each file of the new checkpoint is written (may throw).</param>
+    public static string Save(string runDir, FeatureNet model, Optimizer optimizer, long step, TrainConfig config,
+        Action<string>? afterFile = null)
+    {
+        string root = Folder(runDir);
+        Directory.CreateDirectory(root);
+        string name = $"step-{step:D8}";
+        string final = Path.Combine(root, name);
+        string tmp = Path.Combine(root, $".{name}.tmp-{Environment.ProcessId}");
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
+        Directory.CreateDirectory(tmp);
+
+        var weights = model.state_dict();
+        try { Safetensors.Save(Path.Combine(tmp, ModelFile), weights, new Dictionary<string, string> { ["model"] = model.Name }); }
+        finally { foreach (var t in weights.Values) t.Dispose(); }
+        afterFile?.Invoke(ModelFile);
+
+        var opt = optimizer.state_dict();
+        try { Safetensors.Save(Path.Combine(tmp, OptimizerFile), opt); }
+        finally { foreach (var t in opt.Values) t.Dispose(); }
+        afterFile?.Invoke(OptimizerFile);
+
+        using var rng = Generator.Default.GetState();
+        var state = new JsonObject
+        {
+            ["format"] = Format,
+            ["step"] = step,
+            ["model"] = model.Name,
+            ["saved_utc"] = DateTime.UtcNow.ToString("O"),
+            ["torch_rng"] = Convert.ToBase64String(rng.ToArray<byte>()),
+            ["config"] = JsonNode.Parse(config.ToJson()),
+        };
+        WriteDurable(Path.Combine(tmp, StateFile), state.ToJsonString(TrainConfig.Json));
+        afterFile?.Invoke(StateFile);
+
+        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);  // an older run's step-N being redone
+        Directory.Move(tmp, final);
+        WriteDurable(Path.Combine(root, LatestFile + ".tmp"), name);
+        File.Move(Path.Combine(root, LatestFile + ".tmp"), Path.Combine(root, LatestFile), overwrite: true);
+        Prune(root, config.KeepCheckpoints, name);
+        return final;
+    }
+
+    private static void WriteDurable(string path, string text)
+    {
+        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write);
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        fs.Write(bytes);
+        fs.Flush(flushToDisk: true);
+    }
+
+    // Keeps the newest `keep` checkpoints (the latest always) and removes leftovers of interrupted writes.
+    private static void Prune(string root, int keep, string latest)
+    {
+        foreach (var dir in Directory.GetDirectories(root, ".step-*.tmp-*")) TryDelete(dir);
+        var all = Directory.GetDirectories(root, "step-*").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        foreach (var old in all.Take(Math.Max(0, all.Count - keep)))
+            if (old != latest) TryDelete(Path.Combine(root, old!));
+    }
+
+    private static void TryDelete(string dir)
+    {
+        try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+
+    /// <summary>
+    /// The checkpoint folder named by <paramref name="path"/>: a run folder (its latest), a checkpoints folder,
+    /// a checkpoint folder, or one of its files.
+    /// </summary>
+    public static string Locate(string path)
+    {
+        if (File.Exists(path)) path = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        if (!Directory.Exists(path)) throw new FileNotFoundException($"checkpoint not found: '{path}' (expected a run folder, a checkpoint folder or its state.json)");
+        if (File.Exists(Path.Combine(path, StateFile))) return path;
+        foreach (var root in new[] { Folder(path), path })
+        {
+            string latest = Path.Combine(root, LatestFile);
+            if (File.Exists(latest))
+            {
+                string dir = Path.Combine(root, File.ReadAllText(latest).Trim());
+                if (!File.Exists(Path.Combine(dir, StateFile)))
+                    throw new InvalidDataException($"'{latest}' names '{dir}', which is not a complete checkpoint");
+                return dir;
+            }
+        }
+        throw new FileNotFoundException($"no checkpoint in '{path}': expected checkpoints/latest or {StateFile}");
+    }
+
+    public sealed record Info(string Folder, long Step, TrainConfig Config, string Model, byte[] TorchRng);
+
+    public static Info ReadInfo(string path)
+    {
+        string dir = Locate(path);
+        string file = Path.Combine(dir, StateFile);
+        JsonObject state;
+        try { state = JsonNode.Parse(File.ReadAllText(file))!.AsObject(); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException)
+        {
+            throw new InvalidDataException($"'{file}' is not a valid checkpoint state: {e.Message}");
+        }
+        int format = state["format"]?.GetValue<int>() ?? 0;
+        if (format != Format) throw new InvalidDataException($"'{file}': checkpoint format {format}, this build reads format {Format}");
+        var config = TrainConfig.Parse(state["config"]!.ToJsonString(), $"config in '{file}'");
+        config.Validate();
+        return new Info(dir, state["step"]!.GetValue<long>(), config, state["model"]!.GetValue<string>(),
+            Convert.FromBase64String(state["torch_rng"]!.GetValue<string>()));
+    }
+
+    /// <summary>Builds the checkpoint's model with its weights.</summary>
+    public static FeatureNet LoadModel(Info info)
+    {
+        var model = FeatureNet.Create(info.Model);
+        var weights = Safetensors.Load(Path.Combine(info.Folder, ModelFile));
+        try { model.load_state_dict(weights); }
+        finally { foreach (var t in weights.Values) t.Dispose(); }
+        return model;
+    }
+
+    public static void LoadOptimizer(Info info, Optimizer optimizer)
+    {
+        var state = Safetensors.Load(Path.Combine(info.Folder, OptimizerFile));
+        try { optimizer.load_state_dict(state); }
+        finally { foreach (var t in state.Values) t.Dispose(); }
+    }
+
+    public static void RestoreRng(Info info)
+    {
+        using var t = torch.tensor(info.TorchRng);
+        Generator.Default.SetState(t);
+    }
+}

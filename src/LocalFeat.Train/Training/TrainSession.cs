@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Globalization;
+using LocalFeat.Torch;
+using LocalFeat.Train.Data;
+using LocalFeat.Train.Models;
+using LocalFeat.Train.Reporting;
+
+namespace LocalFeat.Train.Training;
+
+/// <summary>Receives training progress (Spectre live display, plain lines, or nothing in tests).</summary>
+public interface ITrainProgress
+{
+    void Started(long firstStep, long totalSteps);
+    void Stepped(long completed, long totalSteps, Trainer.StepResult result, double imagesPerSecond);
+    void Message(string text);
+}
+
+public sealed record TrainOutcome(long StartStep, long FinalStep, bool Interrupted, string Checkpoint, double? LastLoss, TimeSpan Elapsed);
+
+/// <summary>
+/// A whole training run: resolve the device and threads, build or resume model and optimizer, load data on
+/// background threads, step, log metrics.csv, checkpoint every N steps, at the end and when cancelled, draw loss.png.
+/// </summary>
+public static class TrainSession
+{
+    public const string MetricsFile = "metrics.csv";
+    public const string ConfigFile = "config.json";
+    public const string LossPlotFile = "loss.png";
+    private const string CsvHeader = "step,loss,lr,grad_norm,pairs,correspondences,images_per_s,elapsed_s";
+
+    /// <param name="resumeFrom">the checkpoint to continue (its step, weights, optimizer and RNG state), or null for a fresh run.</param>
+    public static TrainOutcome Run(TrainConfig config, Checkpoint.Info? resumeFrom, ITrainProgress progress, CancellationToken stop,
+        Action<string>? checkpointHook = null)
+    {
+        config.Validate();
+        var device = ResolveDevice(config.Device);
+        torch.set_num_threads(config.Threads > 0 ? config.Threads : Environment.ProcessorCount);
+        Directory.CreateDirectory(config.Out);
+        File.WriteAllText(Path.Combine(config.Out, ConfigFile), config.ToJson());
+
+        var folder = new ImageFolder(config.Images);
+        var images = folder.Load(folder.Train, w => progress.Message("warning: " + w));
+        progress.Message($"data: {images.Count} training photos from {folder.Root} ({folder.HeldOut.Count} held out)");
+
+        FeatureNet model;
+        long start = 0;
+        if (resumeFrom != null)
+        {
+            if (resumeFrom.Model != config.Model)
+                throw new ConfigException($"config 'model': the checkpoint in '{resumeFrom.Folder}' holds a {resumeFrom.Model} model, got '{config.Model}'");
+            model = Checkpoint.LoadModel(resumeFrom);
+            start = resumeFrom.Step;
+        }
+        else
+        {
+            torch.manual_seed((ulong)config.Seed);
+            model = FeatureNet.Create(config.Model);
+            if (config.Vgg16Weights != null) model.LoadTorchvisionVgg16(config.Vgg16Weights);
+        }
+        using var modelScope = model;
+        model.to(device);
+        using var trainer = new Trainer(model, config, device);
+        if (resumeFrom != null)
+        {
+            Checkpoint.LoadOptimizer(resumeFrom, trainer.Optimizer);
+            Checkpoint.RestoreRng(resumeFrom);
+            progress.Message($"resumed from {resumeFrom.Folder} at step {start}");
+        }
+        var metrics = PrepareMetrics(Path.Combine(config.Out, MetricsFile), start);
+
+        using var sampler = new PairSampler(images, PairSettings.From(config), model.Stride);
+        foreach (var (_, t) in images) t.Dispose();
+        using var loader = new BatchLoader(sampler, (ulong)config.Seed, config.BatchSize, start, config.LoaderThreads, config.Prefetch);
+
+        var clock = Stopwatch.StartNew();
+        double rate = 0;
+        double? lastLoss = null;
+        long step = start;
+        string checkpoint = resumeFrom?.Folder ?? "";
+        long savedStep = start;
+        bool interrupted = false;
+        progress.Started(start, config.Steps);
+        using (var csv = new StreamWriter(metrics, append: true))
+        {
+            while (step < config.Steps)
+            {
+                if (stop.IsCancellationRequested) { interrupted = true; break; }
+                var t0 = clock.Elapsed.TotalSeconds;
+                StepResultRow(trainer, loader, step, out var result);
+                step++;
+                double dt = clock.Elapsed.TotalSeconds - t0;
+                double now = 2.0 * config.BatchSize / Math.Max(dt, 1e-9);
+                rate = rate == 0 ? now : 0.9 * rate + 0.1 * now;
+                lastLoss = result.Loss;
+                csv.WriteLine(string.Join(',', step.ToString(CultureInfo.InvariantCulture), F(result.Loss), F(result.Lr), F(result.GradNorm),
+                    result.Pairs.ToString(CultureInfo.InvariantCulture), result.Correspondences.ToString(CultureInfo.InvariantCulture), F(rate), F(clock.Elapsed.TotalSeconds)));
+                if (step % config.LogEvery == 0) csv.Flush();
+                progress.Stepped(step, config.Steps, result, rate);
+                if (step % config.CheckpointEvery == 0 || step == config.Steps)
+                {
+                    checkpoint = Checkpoint.Save(config.Out, model, trainer.Optimizer, step, config, checkpointHook);
+                    savedStep = step;
+                }
+            }
+        }
+        if (interrupted && step > savedStep)
+        {
+            checkpoint = Checkpoint.Save(config.Out, model, trainer.Optimizer, step, config, checkpointHook);
+        }
+        if (interrupted) progress.Message($"stopped at step {step}: checkpoint {checkpoint}");
+        DrawLoss(config.Out);
+        return new TrainOutcome(start, step, interrupted, checkpoint, lastLoss, clock.Elapsed);
+    }
+
+    private static void StepResultRow(Trainer trainer, BatchLoader loader, long step, out Trainer.StepResult result)
+    {
+        using var batch = loader.Take();
+        result = trainer.Step(batch, step);
+    }
+
+    private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+
+    public static Device ResolveDevice(string name)
+    {
+        var device = Device.Parse(name);
+        if (device.Type == DeviceType.CUDA && torch.system_report()["torch_cuda"] != "yes")
+            throw new ConfigException($"config 'device': expected cpu on this machine (this libtorch build has no CUDA or no GPU is present), got '{name}'");
+        return device;
+    }
+
+    // Fresh run: a new file. Resume: keep the rows up to the checkpoint's step, drop any logged after it.
+    private static string PrepareMetrics(string path, long start)
+    {
+        var keep = new List<string> { CsvHeader };
+        if (start > 0 && File.Exists(path))
+            keep.AddRange(File.ReadLines(path).Skip(1).Where(l => long.TryParse(l.Split(',')[0], CultureInfo.InvariantCulture, out long s) && s <= start));
+        File.WriteAllLines(path, keep);
+        return path;
+    }
+
+    public static List<(long step, double loss)> ReadLosses(string runDir)
+    {
+        string path = Path.Combine(runDir, MetricsFile);
+        if (!File.Exists(path)) return [];
+        return File.ReadLines(path).Skip(1).Select(l => l.Split(','))
+            .Where(p => p.Length >= 2)
+            .Select(p => (long.Parse(p[0], CultureInfo.InvariantCulture), double.Parse(p[1], CultureInfo.InvariantCulture)))
+            .ToList();
+    }
+
+    private static void DrawLoss(string runDir)
+    {
+        var rows = ReadLosses(runDir);
+        if (rows.Count > 0) Plots.LossCurve(Path.Combine(runDir, LossPlotFile), rows, window: Math.Max(1, Math.Min(50, rows.Count / 10)));
+    }
+}

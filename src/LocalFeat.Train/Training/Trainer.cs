@@ -1,0 +1,94 @@
+using LocalFeat.Ops;
+using LocalFeat.Torch;
+using LocalFeat.Torch.optim;
+using LocalFeat.Train.Data;
+using LocalFeat.Train.Models;
+
+namespace LocalFeat.Train.Training;
+
+/// <summary>One optimisation step of the d2net recipe: D2 soft-detection scores + D2NetLoss per pair, Adam.</summary>
+public sealed class Trainer : IDisposable
+{
+    public Trainer(FeatureNet model, TrainConfig config, Device device)
+    {
+        Model = model;
+        Config = config;
+        Device = device;
+        if (model.Name == "vgg16" && config.Finetune == "conv4_3") model.FreezeAllButLast();
+        Optimizer = new Adam(model.TrainableParameters(), lr: config.Lr, weight_decay: config.WeightDecay);
+    }
+
+    public FeatureNet Model { get; }
+    public TrainConfig Config { get; }
+    public Device Device { get; }
+    public Adam Optimizer { get; }
+
+    /// <summary>Learning rate of step <paramref name="step"/> (0-based): linear warm-up, then cosine to lr·lr_final_factor,
+    /// or "step" (×√f at half the budget, ×f at three quarters), or constant. A function of the step only, so resuming keeps it.</summary>
+    public static double LearningRate(TrainConfig c, long step)
+    {
+        if (step < c.WarmupSteps) return c.Lr * (step + 1) / c.WarmupSteps;
+        double t = Math.Clamp((double)(step - c.WarmupSteps) / Math.Max(1, c.Steps - c.WarmupSteps), 0, 1);
+        double f = c.LrFinalFactor;
+        return c.LrSchedule switch
+        {
+            "cosine" => c.Lr * (f + (1 - f) * 0.5 * (1 + Math.Cos(Math.PI * t))),
+            "step" => c.Lr * (t < 0.5 ? 1 : t < 0.75 ? Math.Sqrt(f) : f),
+            _ => c.Lr,
+        };
+    }
+
+    /// <summary>Mean D2-Net loss over the pairs of the batch that have correspondences (0 with a graph when none has).</summary>
+    public static (Tensor loss, int pairs) BatchLoss(FeatureNet model, Batch batch, TrainConfig c, Device device)
+    {
+        using var scope = torch.NewDisposeScope();
+        int b = (int)batch.Images1.size(0);
+        var images = torch.cat([batch.Images1, batch.Images2]).to(device);
+        var features = model.Forward(images, dense: false);  // [2B, C, h, w]
+        var scores = D2SoftDetect.Apply(features);           // [2B, h, w]
+        var losses = new List<Tensor>();
+        for (int k = 0; k < b; k++)
+        {
+            var m = batch.Matches[k];
+            if (m.Count == 0) continue;
+            losses.Add(D2NetLoss.Apply(features[k], scores[k], features[b + k], scores[b + k],
+                m.Cells1.to(device), m.Pos2.to(device), c.Margin, c.SafeRadius));
+        }
+        var loss = losses.Count > 0 ? torch.stack(losses.ToArray()).mean() : features.sum() * 0.0;
+        return (loss.MoveToOuterDisposeScope(), losses.Count);
+    }
+
+    public sealed record StepResult(double Loss, double Lr, double GradNorm, int Pairs, long Correspondences);
+
+    public StepResult Step(Batch batch, long step)
+    {
+        double lr = LearningRate(Config, step);
+        Optimizer.lr = lr;
+        using var scope = torch.NewDisposeScope();
+        var (loss, pairs) = BatchLoss(Model, batch, Config, Device);
+        double value = loss.item<float>();
+        if (!double.IsFinite(value)) throw new InvalidOperationException($"loss is {value} at step {step} (sources {string.Join(", ", batch.Sources)}): try a lower lr or grad_clip");
+        Optimizer.zero_grad();
+        loss.backward();
+        double norm = ClipGradients(Model.TrainableParameters().ToArray(), Config.GradClip);
+        Optimizer.step();
+        return new StepResult(value, lr, norm, pairs, batch.Matches.Sum(m => m.Count));
+    }
+
+    /// <summary>Global L2 norm of the gradients; scaled down to <paramref name="maxNorm"/> when above it (0 = no clipping).</summary>
+    public static double ClipGradients(Tensor[] parameters, double maxNorm)
+    {
+        using var scope = torch.NewDisposeScope();
+        var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToArray();
+        if (grads.Length == 0) return 0;
+        double norm = Math.Sqrt(grads.Sum(g => g.square().sum().item<float>()));
+        if (maxNorm > 0 && norm > maxNorm)
+        {
+            using var guard = torch.no_grad();
+            foreach (var g in grads) g.mul_(maxNorm / (norm + 1e-6));
+        }
+        return norm;
+    }
+
+    public void Dispose() => Optimizer.Dispose();
+}

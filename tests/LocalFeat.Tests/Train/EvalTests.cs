@@ -1,0 +1,118 @@
+using LocalFeat.Torch;
+using LocalFeat.Torch.IO;
+using LocalFeat.Torch.Vision;
+using LocalFeat.Train.Data;
+using LocalFeat.Train.Evaluation;
+using Xunit;
+
+namespace LocalFeat.Tests.Train;
+
+public class EvalTests
+{
+    private static FeatureSet Hand((float x, float y)[] points, float[][] descriptors) => new()
+    {
+        X = points.Select(p => p.x).ToArray(),
+        Y = points.Select(p => p.y).ToArray(),
+        Scale = points.Select(_ => 1f).ToArray(),
+        Score = points.Select(_ => 1f).ToArray(),
+        Descriptors = torch.tensor(descriptors.SelectMany(d => d).ToArray(), descriptors.Length, descriptors[0].Length).DetachFromDisposeScope(),
+    };
+
+    private static float[] OneHot(int i, int n = 4) => Enumerable.Range(0, n).Select(k => k == i ? 1f : 0f).ToArray();
+
+    [Fact]
+    public void MutualNearestAndMma_OnHandMadeKeypoints()
+    {
+        // H shifts by +10 px in x. Matches i↔i have errors 0, 1.5, 2.5 and 5 px. b[4] lies halfway between a[0]
+        // and a[1] in descriptor space: a[0] prefers b[0], so b[4] has no mutual match.
+        using var a = Hand([(0, 0), (10, 10), (20, 20), (30, 30)], [OneHot(0), OneHot(1), OneHot(2), OneHot(3)]);
+        using var b = Hand([(10, 0), (21.5f, 10), (32.5f, 20), (45, 30), (0, 0)],
+            [OneHot(0), OneHot(1), OneHot(2), OneHot(3), [0.5f, 0.5f, 0, 0]]);
+        var matches = Metrics.MutualNearest(a, b);
+        Assert.Equal(new[] { (0, 0), (1, 1), (2, 2), (3, 3) }, matches);
+        var errors = Metrics.ReprojectionErrors(a, b, matches, Homography.Translation(10, 0));
+        Assert.Equal(new[] { 0, 1.5, 2.5, 5 }, errors.Select(e => Math.Round(e, 9)));
+        var mma = Metrics.MatchingAccuracy(errors);
+        Assert.Equal(new[] { 0.25, 0.5, 0.75, 0.75, 1, 1, 1, 1, 1, 1 }, mma);  // thresholds 1..10, error ≤ t counts
+        Assert.Equal(new double[10], Metrics.MatchingAccuracy([]));           // no matches: 0, not NaN
+    }
+
+    [Fact]
+    public void HammingMatching_OnPackedBits()
+    {
+        // ORB-style uint8 descriptors: a[0] = 0x0F differs from b[0] = 0x0E in 1 bit and from b[1] = 0xF0 in 8.
+        static FeatureSet Bits(byte[] d) => new()
+        {
+            X = d.Select(_ => 0f).ToArray(), Y = d.Select(_ => 0f).ToArray(), Scale = d.Select(_ => 1f).ToArray(), Score = d.Select(_ => 1f).ToArray(),
+            Descriptors = torch.tensor(d, d.Length, 1).DetachFromDisposeScope(), Binary = true,
+        };
+        using var a = Bits([0x0F, 0xF1]);
+        using var b = Bits([0xF0, 0x0E]);
+        Assert.Equal(new[] { (0, 1), (1, 0) }, Metrics.MutualNearest(a, b));
+    }
+
+    [Fact]
+    public void CornerError_MatchesHandComputation()
+    {
+        Assert.Equal(1.0, Homography.CornerError(Homography.Translation(1, 0), Homography.Identity(), 10, 10), 12);
+        // Scale 2 about the origin on a 10×10 image: corners move 0, 10, 10, √200.
+        Assert.Equal((20 + Math.Sqrt(200)) / 4, Homography.CornerError(Homography.Scale(2), Homography.Identity(), 10, 10), 12);
+    }
+
+    [Fact]
+    public void SiftOnShiftedCropsOfOnePhoto_MatchesExactlyAndRecoversTheHomography()
+    {
+        // Two windows of one photo, 23 px and 11 px apart: a point at p in crop 1 is at p − (23, 11) in crop 2, exactly.
+        using var scope = torch.NewDisposeScope();
+        var photo = Image.Read(Path.Combine(TrainFixture.OpenCvData, "graf1.png"));
+        var crop1 = photo.narrow(0, 100, 320).narrow(1, 150, 400).contiguous();
+        var crop2 = photo.narrow(0, 111, 320).narrow(1, 173, 400).contiguous();
+        var truth = Homography.Translation(-23, -11);
+        using var pair = new EvalPair("shift", crop1.alias().DetachFromDisposeScope(), crop2.alias().DetachFromDisposeScope(), truth);
+        var (r, matches, a, b) = Evaluator.EvaluatePair(new ClassicalExtractor(ClassicalFeature.Sift, 1000), pair, 3);
+        using (a) using (b)
+        {
+            Assert.True(r.Matches > 100, $"only {r.Matches} matches");
+            // Same pixels around each keypoint: SIFT finds it again at the same place (sub-pixel), so nearly every
+            // mutual match is right within 1 px; RANSAC then recovers the translation.
+            Assert.True(r.Mma[0] > 0.9, $"MMA@1 = {r.Mma[0]:F3}");
+            Assert.True(r.Mma[9] >= r.Mma[0]);
+            Assert.True(r.CornerError < 0.5, $"corner error {r.CornerError:F3} px");
+        }
+        var summary = SetSummary.Of("shift", "SIFT", [r]);
+        Assert.Equal([1.0, 1.0, 1.0], summary.HomographyAccuracy);
+    }
+
+    [Fact]
+    public void GraffitiGroundTruth_IsReadFromTheOpenCvFile()
+    {
+        using var graf = PairSets.Graf(TrainFixture.OpenCvData);
+        Assert.NotNull(graf);
+        // H1to3p.xml, first and last rows as printed in the file.
+        Assert.Equal(7.6285898e-01, graf!.H[0], 9);
+        Assert.Equal(2.2567123e+02, graf.H[2], 6);
+        Assert.Equal(3.4663091e-04, graf.H[6], 12);
+        Assert.Equal(1.0, graf.H[8], 12);
+        Assert.Equal(new long[] { 640, 800 }, graf.Gray1.shape);
+    }
+
+    [Fact]
+    public void Evaluator_WritesReportAndPlots()
+    {
+        string dir = TrainFixture.TempDir("eval");
+        using var scope = torch.NewDisposeScope();
+        var photo = Image.Read(Path.Combine(TrainFixture.OpenCvData, "graf1.png"));
+        using var pair = new EvalPair("shift", photo.narrow(0, 0, 200).narrow(1, 0, 240).contiguous().DetachFromDisposeScope(),
+            photo.narrow(0, 5, 200).narrow(1, 7, 240).contiguous().DetachFromDisposeScope(), Homography.Translation(-7, -5));
+        var summaries = Evaluator.Run(Evaluator.Baselines(500), [(PairSets.GrafSet, [pair])], new Evaluator.Options(dir, "test header", 3), _ => { });
+        Assert.Equal(["SIFT", "ORB"], summaries.Select(s => s.Method));
+        string report = File.ReadAllText(Path.Combine(dir, Evaluator.ReportFile));
+        Assert.Contains("test header", report);
+        Assert.Contains("| SIFT |", report);
+        Assert.Contains("| ORB |", report);
+        using var mma = Image.Read(Path.Combine(dir, Evaluator.MmaPlotFile), color: true);
+        using var viz = Image.Read(Path.Combine(dir, Evaluator.MatchesFile), color: true);
+        Assert.Equal(3, mma.size(2));
+        Assert.Equal(480, viz.size(1));  // the two 240-px images side by side
+    }
+}
