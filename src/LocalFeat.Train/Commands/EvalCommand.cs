@@ -39,7 +39,7 @@ internal static class EvalCommand
         using var model = Checkpoint.LoadModel(info);
         model.to(device);
         model.eval();
-        var ours = new NetExtractor(model, c.EvalDetection, c.EvalBudget, c.EvalEdgeThreshold, c.EvalDense, device, $"ours ({model.Name})");
+        var ours = new NetExtractor(model, c.EvalDetection, c.EvalBudget, c.EvalEdgeThreshold, c.EvalDense, device, $"ours ({model.Name})", c.EvalRefine);
         var methods = new List<IFeatureExtractor> { ours };
         methods.AddRange(Evaluator.Baselines(c.EvalBudget));
 

@@ -36,7 +36,7 @@ internal static class ExtractCommand
         using var model = Checkpoint.LoadModel(info);
         model.to(device);
         model.eval();
-        var extractor = new NetExtractor(model, c.EvalDetection, c.EvalBudget, c.EvalEdgeThreshold, c.EvalDense, device);
+        var extractor = new NetExtractor(model, c.EvalDetection, c.EvalBudget, c.EvalEdgeThreshold, c.EvalDense, device, refine: c.EvalRefine);
         var files = Directory.EnumerateFiles(imageDir, "*", SearchOption.AllDirectories)
             .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
         if (files.Count == 0) throw new InvalidDataException($"no images in '{imageDir}' ({string.Join(" ", Extensions)})");

@@ -16,7 +16,7 @@ public sealed class Correspondences : IDisposable
     public Tensor Pos2 { get; }
     public long Count => Cells1.size(0);
 
-    public static double CellToPixel(long cell, int stride) => stride * cell + (stride - 1) / 2.0;
+    public static double CellToPixel(double cell, int stride) => stride * cell + (stride - 1) / 2.0;
     public static double PixelToCell(double pixel, int stride) => (pixel - (stride - 1) / 2.0) / stride;
 
     /// <summary>Feature-grid size of an image of the given pixel size (floor of each 2× pooling).</summary>

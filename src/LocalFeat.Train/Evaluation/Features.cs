@@ -57,9 +57,12 @@ public sealed class ClassicalExtractor(ClassicalFeature kind, int budget) : IFea
 /// <summary>
 /// A trained <see cref="FeatureNet"/>: dense features of the whole image, keypoints by D2-Net hard detection
 /// (channel max ∧ 3×3 spatial max ∧ Hessian edge test) or by the soft score with 3×3 NMS, the
-/// <c>budget</c> highest-scoring kept; descriptors bilinearly sampled from the feature map and L2-normalised.
+/// <c>budget</c> highest-scoring kept; hard detections refined to sub-cell positions as D2-Net does (one Newton
+/// step on the detected channel; detections that would move by half a cell or more are dropped); descriptors
+/// bilinearly sampled from the feature map at those positions and L2-normalised.
 /// </summary>
-public sealed class NetExtractor(FeatureNet model, string detection, int budget, double edgeThreshold, bool dense, Device device, string name = "ours") : IFeatureExtractor
+public sealed class NetExtractor(FeatureNet model, string detection, int budget, double edgeThreshold, bool dense, Device device,
+    string name = "ours", bool refine = true) : IFeatureExtractor
 {
     public string Name => name;
     public int Stride => model.StrideFor(dense);
@@ -70,7 +73,23 @@ public sealed class NetExtractor(FeatureNet model, string detection, int budget,
         using var scope = torch.NewDisposeScope();
         var x = gray.to(ScalarType.Float32).div(255.0).unsqueeze(0).unsqueeze(0).to(device);
         var features = model.Forward(x, dense)[0].to(Device.CPU).contiguous();  // [C,h,w]
-        var (rows, cols, scores) = detection == "hard" ? HardDetect(features, edgeThreshold) : SoftDetect(features);
+        Tensor rows, cols, scores;
+        if (detection == "hard")
+        {
+            var (ch, r, c, sc) = HardDetect(features, edgeThreshold);
+            (rows, cols, scores) = (r.to(ScalarType.Float32), c.to(ScalarType.Float32), sc);
+            if (refine)
+            {
+                var (rr, rc, valid) = Refine(features, ch, r, c);
+                var keep = Op.Get("aten::nonzero").CallTensor(valid).view(-1);
+                (rows, cols, scores) = (rr.index_select(0, keep), rc.index_select(0, keep), sc.index_select(0, keep));
+            }
+        }
+        else
+        {
+            var (r, c, sc) = SoftDetect(features);
+            (rows, cols, scores) = (r.to(ScalarType.Float32), c.to(ScalarType.Float32), sc);
+        }
         long n = rows.size(0);
         if (n > budget)
         {
@@ -78,42 +97,68 @@ public sealed class NetExtractor(FeatureNet model, string detection, int budget,
             rows = rows.index_select(0, order); cols = cols.index_select(0, order); scores = scores.index_select(0, order);
             n = budget;
         }
-        var pos = torch.stack([rows.to(ScalarType.Float32), cols.to(ScalarType.Float32)], 1);
+        var pos = torch.stack([rows, cols], 1);
         var descriptors = F.normalize(SampleBilinear(features, pos), dim: 1).contiguous().MoveToOuterDisposeScope();
-        var r = rows.ToArray<long>();
-        var c = cols.ToArray<long>();
+        var rs = rows.ToArray<float>();
+        var cs = cols.ToArray<float>();
         int s = Stride;
+        double o = model.CellOffsetFor(dense);
         return new FeatureSet
         {
-            X = c.Select(v => (float)Correspondences.CellToPixel(v, s)).ToArray(),
-            Y = r.Select(v => (float)Correspondences.CellToPixel(v, s)).ToArray(),
+            X = cs.Select(v => (float)Correspondences.CellToPixel(v + o, s)).ToArray(),
+            Y = rs.Select(v => (float)Correspondences.CellToPixel(v + o, s)).ToArray(),
             Scale = Enumerable.Repeat(1f, (int)n).ToArray(),
             Score = scores.to(ScalarType.Float32).ToArray<float>(),
             Descriptors = descriptors,
         };
     }
 
-    /// <summary>D2-Net's HardDetectionModule (lib/model_test.py) on raw features [C,h,w]; returns (row, col, score = feature value).</summary>
-    public static (Tensor rows, Tensor cols, Tensor scores) HardDetect(Tensor features, double edgeThreshold)
+    /// <summary>
+    /// D2-Net's sub-cell refinement (lib/pyramid.py): at each detection (channel c, row i, col j) of the ReLU'd
+    /// features, the step −H⁻¹∇ from central differences (Hessian from the same 3×3 filters, zero padding).
+    /// Returns the refined (row, col) and whether the step stays below half a cell in both axes.
+    /// </summary>
+    public static (Tensor rows, Tensor cols, Tensor valid) Refine(Tensor features, Tensor channels, Tensor rows, Tensor cols)
     {
-        long c = features.size(0), h = features.size(1), w = features.size(2);
+        var padded = F.pad(features.relu(), [1, 1, 1, 1]);
+        Tensor At(long di, long dj) => padded.index(channels, rows + (1 + di), cols + (1 + dj));
+        var centre = At(0, 0);
+        var dii = At(-1, 0) - 2 * centre + At(1, 0);
+        var djj = At(0, -1) - 2 * centre + At(0, 1);
+        var dij = (At(-1, -1) - At(-1, 1) - At(1, -1) + At(1, 1)) * 0.25;
+        var det = dii * djj - dij * dij;
+        var gi = (At(1, 0) - At(-1, 0)) * 0.5;
+        var gj = (At(0, 1) - At(0, -1)) * 0.5;
+        var stepI = -(djj * gi - dij * gj) / det;
+        var stepJ = -(dii * gj - dij * gi) / det;
+        var valid = (stepI.abs() < 0.5) & (stepJ.abs() < 0.5);
+        return (rows.to(ScalarType.Float32) + stepI, cols.to(ScalarType.Float32) + stepJ, valid);
+    }
+
+    /// <summary>
+    /// D2-Net's HardDetectionModule (lib/model_test.py) on raw features [C,h,w]; returns (row, col, score = feature
+    /// value). The finite-difference Hessian (D2-Net's 3×3 filters, zero padding) is evaluated only at the
+    /// channel-max ∧ spatial-max candidates instead of on every plane: same result, a fraction of the work.
+    /// </summary>
+    public static (Tensor channels, Tensor rows, Tensor cols, Tensor scores) HardDetect(Tensor features, double edgeThreshold)
+    {
         var d = features.relu();
         var isDepthMax = d.eq(d.amax(0, keepdim: true));
         var isLocalMax = d.eq(F.max_pool2d(d.unsqueeze(0), 3, 1, 1)[0]);
-        var planes = d.view(c, 1, h, w);
-        Tensor Filter(float[] k) => F.conv2d(planes, torch.tensor(k, 1, 1, 3, 3), padding: 1).view(c, h, w);
-        var dii = Filter([0, 1, 0, 0, -2, 0, 0, 1, 0]);
-        var dij = Filter([0.25f, 0, -0.25f, 0, 0, 0, -0.25f, 0, 0.25f]);
-        var djj = Filter([0, 0, 0, 1, -2, 1, 0, 0, 0]);
+        var idx = Op.Get("aten::nonzero").CallTensor(isDepthMax & isLocalMax & (d > 0.0));  // [K,3] (channel, row, col)
+        var ch = idx.select(1, 0); var rows = idx.select(1, 1); var cols = idx.select(1, 2);
+        var padded = F.pad(d, [1, 1, 1, 1]);
+        Tensor At(long di, long dj) => padded.index(ch, rows + (1 + di), cols + (1 + dj));
+        var centre = At(0, 0);
+        var dii = At(-1, 0) - 2 * centre + At(1, 0);
+        var djj = At(0, -1) - 2 * centre + At(0, 1);
+        var dij = (At(-1, -1) - At(-1, 1) - At(1, -1) + At(1, 1)) * 0.25;
         var det = dii * djj - dij * dij;
         var tr = dii + djj;
         double threshold = (edgeThreshold + 1) * (edgeThreshold + 1) / edgeThreshold;
-        var notEdge = ((tr * tr / det) <= threshold) & (det > 0.0);
-        var detected = isDepthMax & isLocalMax & notEdge & (d > 0.0);
-        var idx = Op.Get("aten::nonzero").CallTensor(detected);  // [K,3] (channel, row, col)
-        var ch = idx.select(1, 0); var rows = idx.select(1, 1); var cols = idx.select(1, 2);
-        var scores = d.index(ch, rows, cols);
-        return (rows.contiguous(), cols.contiguous(), scores.contiguous());
+        var keep = Op.Get("aten::nonzero").CallTensor(((tr * tr / det) <= threshold) & (det > 0.0)).view(-1);
+        return (ch.index_select(0, keep).contiguous(), rows.index_select(0, keep).contiguous(), cols.index_select(0, keep).contiguous(),
+            centre.index_select(0, keep).contiguous());
     }
 
     /// <summary>D2 soft-detection score with 3×3 non-maximum suppression.</summary>

@@ -51,6 +51,12 @@ public sealed class FeatureNet : Module
     public int StrideFor(bool dense) => dense && Pools > 0 ? Stride / 2 : Stride;
 
     /// <summary>
+    /// Cells by which the map is shifted against the stride convention (cell i ↔ pixel stride·i + (stride − 1)/2):
+    /// dense mode's 2×2 average pool of stride 1 puts cell i at the midpoint of the finer cells i and i + 1.
+    /// </summary>
+    public double CellOffsetFor(bool dense) => dense && Pools > 0 ? 0.5 : 0;
+
+    /// <summary>
     /// 8-16-32-64-128 channels, stride 8, 128-d descriptors; about 8 steps/s on two cores at 256×256, batch 2.
     /// Its output is instance-normalised (each channel zero mean, unit variance over the map): trained from
     /// scratch, the hardest-negative margin loss otherwise collapses all descriptors to one vector (loss = margin).

@@ -35,6 +35,8 @@ public static class TrainSession
         config.Validate();
         var device = ResolveDevice(config.Device);
         torch.set_num_threads(config.Threads > 0 ? config.Threads : Environment.ProcessorCount);
+        if (resumeFrom is null && File.Exists(Path.Combine(Checkpoint.Folder(config.Out), "latest")))
+            throw new ConfigException($"config 'out': '{config.Out}' already holds a run with checkpoints; continue it with --resume, or choose another --out");
         Directory.CreateDirectory(config.Out);
         File.WriteAllText(Path.Combine(config.Out, ConfigFile), config.ToJson());
 

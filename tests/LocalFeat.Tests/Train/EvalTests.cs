@@ -38,6 +38,58 @@ public class EvalTests
     }
 
     [Fact]
+    public void HardDetection_EqualsD2NetsFilterFormulation()
+    {
+        // D2-Net's HardDetectionModule written out over whole planes (conv2d with its three 3×3 filters).
+        using var scope = torch.NewDisposeScope();
+        using var gen = new Generator(4);
+        var features = torch.randn([16, 20, 24], gen);
+        long c = 16, h = 20, w = 24;
+        var d = features.relu();
+        var planes = d.view(c, 1, h, w);
+        Tensor Filter(float[] k) => LocalFeat.Torch.nn.functional.conv2d(planes, torch.tensor(k, 1, 1, 3, 3), padding: 1).view(c, h, w);
+        var dii = Filter([0, 1, 0, 0, -2, 0, 0, 1, 0]);
+        var dij = Filter([0.25f, 0, -0.25f, 0, 0, 0, -0.25f, 0, 0.25f]);
+        var djj = Filter([0, 0, 0, 1, -2, 1, 0, 0, 0]);
+        var det = dii * djj - dij * dij;
+        var tr = dii + djj;
+        double thr = (7.2 + 1) * (7.2 + 1) / 7.2;
+        var detected = d.eq(d.amax(0, keepdim: true)) & d.eq(LocalFeat.Torch.nn.functional.max_pool2d(d.unsqueeze(0), 3, 1, 1)[0])
+                       & ((tr * tr / det) <= thr) & (det > 0.0) & (d > 0.0);
+        var expected = Op.Get("aten::nonzero").CallTensor(detected);  // (channel, row, col), row-major order
+
+        var (channels, rows, cols, scores) = NetExtractor.HardDetect(features, 7.2);
+        Assert.Equal(expected.select(1, 0).ToArray<long>(), channels.ToArray<long>());
+        Assert.True(rows.size(0) > 5, $"only {rows.size(0)} detections");
+        Assert.Equal(expected.select(1, 1).ToArray<long>(), rows.ToArray<long>());
+        Assert.Equal(expected.select(1, 2).ToArray<long>(), cols.ToArray<long>());
+        Assert.Equal(d.index(expected.select(1, 0), expected.select(1, 1), expected.select(1, 2)).ToArray<float>(), scores.ToArray<float>());
+    }
+
+    [Fact]
+    public void Refinement_FindsThePeakOfAQuadratic()
+    {
+        // f(i, j) = 50 − (i − 5.3)² − 0.5 (j − 7.2)² − 0.2 (i − 5.3)(j − 7.2): central differences and the 3×3
+        // Hessian are exact on a quadratic, so one Newton step from the integer maximum (5, 7) lands on (5.3, 7.2).
+        var v = new float[12 * 14];
+        for (int i = 0; i < 12; i++)
+            for (int j = 0; j < 14; j++)
+            {
+                double a = i - 5.3, b = j - 7.2;
+                v[i * 14 + j] = (float)(50 - a * a - 0.5 * b * b - 0.2 * a * b);
+            }
+        using var scope = torch.NewDisposeScope();
+        var f = torch.tensor(v, 1, 12, 14);
+        var (r, c, valid) = NetExtractor.Refine(f, torch.tensor(new long[] { 0 }), torch.tensor(new long[] { 5 }), torch.tensor(new long[] { 7 }));
+        Assert.Equal(5.3f, r.item<float>(), 4);
+        Assert.Equal(7.2f, c.item<float>(), 4);
+        Assert.True(valid.item<bool>());
+        // From (4, 7) the step is 1.3 rows: more than half a cell, so D2-Net drops the detection.
+        var (_, _, far) = NetExtractor.Refine(f, torch.tensor(new long[] { 0 }), torch.tensor(new long[] { 4 }), torch.tensor(new long[] { 7 }));
+        Assert.False(far.item<bool>());
+    }
+
+    [Fact]
     public void HammingMatching_OnPackedBits()
     {
         // ORB-style uint8 descriptors: a[0] = 0x0F differs from b[0] = 0x0E in 1 bit and from b[1] = 0xF0 in 8.

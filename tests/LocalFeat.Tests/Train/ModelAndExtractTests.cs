@@ -37,6 +37,8 @@ public class ModelAndExtractTests
         }
         Assert.Equal(8, tiny.Stride);
         Assert.Equal(4, tiny.StrideFor(dense: true));
+        Assert.Equal(0.0, tiny.CellOffsetFor(dense: false));
+        Assert.Equal(0.5, tiny.CellOffsetFor(dense: true));  // the stride-1 average pool centres cell i between fine cells i and i+1
     }
 
     [Fact]

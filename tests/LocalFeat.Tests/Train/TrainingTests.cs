@@ -122,6 +122,10 @@ public class TrainingTests
         Checkpoint.Save(c.Out, other, trainer.Optimizer, 3, c);
         Assert.Empty(Directory.GetDirectories(Checkpoint.Folder(c.Out), ".step-*"));
         Assert.Equal(3, Checkpoint.ReadInfo(c.Out).Step);
+
+        // A fresh run into this folder would mix two runs: refused, pointing at --resume.
+        var refuse = Assert.Throws<ConfigException>(() => TrainSession.Run(c, null, new RecordingProgress(), CancellationToken.None));
+        Assert.Contains("--resume", refuse.Message);
     }
 
     [Fact]
