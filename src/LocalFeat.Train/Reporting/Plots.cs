@@ -28,13 +28,16 @@ public static class Plots
         double Px(double x) => left + (x - x0) / (x1 - x0) * (width - left - right);
         double Py(double y) => height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom);
 
-        for (int i = 0; i <= 5; i++)
+        foreach (double fy in Ticks(y0, y1))
         {
-            double fy = y0 + (y1 - y0) * i / 5, fx = x0 + (x1 - x0) * i / 5;
             Draw.Line(img, left, Py(fy), width - right, Py(fy), (230, 230, 230));
-            Draw.Line(img, Px(fx), top, Px(fx), height - bottom, (230, 230, 230));
             Draw.Text(img, Tick(fy), 4, Py(fy) + 4, Black, 0.4);
-            Draw.Text(img, Tick(fx), Px(fx) - 10, height - bottom + 16, Black, 0.4);
+        }
+        foreach (double fx in Ticks(x0, x1))
+        {
+            Draw.Line(img, Px(fx), top, Px(fx), height - bottom, (230, 230, 230));
+            string label = Tick(fx);
+            Draw.Text(img, label, Math.Min(Px(fx) - 4 * label.Length, width - 8 * label.Length), height - bottom + 16, Black, 0.4);
         }
         Draw.Line(img, left, top, left, height - bottom, Black);
         Draw.Line(img, left, height - bottom, width - right, height - bottom, Black);
@@ -54,6 +57,14 @@ public static class Plots
             Draw.Text(img, s.Name, width - right - 120, ly, Black, 0.45);
         }
         return img;
+    }
+
+    /// <summary>Round tick values (1, 2 or 5 × 10^k apart, about five of them) inside [lo, hi].</summary>
+    private static IEnumerable<double> Ticks(double lo, double hi)
+    {
+        double raw = (hi - lo) / 5, mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
+        double step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(m => m * mag).First(s => s >= raw);
+        for (double v = Math.Ceiling(lo / step) * step; v <= hi + step * 1e-9; v += step) yield return Math.Abs(v) < step * 1e-9 ? 0 : v;
     }
 
     private static string Tick(double v) =>

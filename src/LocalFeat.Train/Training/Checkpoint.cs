@@ -141,11 +141,14 @@ public static class Checkpoint
         return model;
     }
 
-    public static void LoadOptimizer(Info info, Optimizer optimizer)
+    /// <summary>Restores the optimizer state, its moment tensors moved to <paramref name="device"/> (the parameters' device).</summary>
+    public static void LoadOptimizer(Info info, Optimizer optimizer, Device device)
     {
         var state = Safetensors.Load(Path.Combine(info.Folder, OptimizerFile));
-        try { optimizer.load_state_dict(state); }
-        finally { foreach (var t in state.Values) t.Dispose(); }
+        var moved = state.ToDictionary(kv => kv.Key, kv => kv.Key.StartsWith("state.", StringComparison.Ordinal) && !kv.Key.EndsWith(".step", StringComparison.Ordinal)
+            ? kv.Value.to(device) : kv.Value.alias());
+        try { optimizer.load_state_dict(moved); }
+        finally { foreach (var t in state.Values.Concat(moved.Values)) t.Dispose(); }
     }
 
     public static void RestoreRng(Info info)

@@ -64,7 +64,7 @@ public static class TrainSession
         using var trainer = new Trainer(model, config, device);
         if (resumeFrom != null)
         {
-            Checkpoint.LoadOptimizer(resumeFrom, trainer.Optimizer);
+            Checkpoint.LoadOptimizer(resumeFrom, trainer.Optimizer, device);
             Checkpoint.RestoreRng(resumeFrom);
             progress.Message($"resumed from {resumeFrom.Folder} at step {start}");
         }

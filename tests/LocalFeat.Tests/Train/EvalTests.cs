@@ -149,6 +149,35 @@ public class EvalTests
     }
 
     [Fact]
+    public void HPatchesFolder_PairsOneWithEachImageThatHasAHomography()
+    {
+        string root = TrainFixture.TempDir("hpatches");
+        string seq = Path.Combine(root, "v_test");
+        Directory.CreateDirectory(seq);
+        using (var photo = Image.Read(Path.Combine(TrainFixture.OpenCvData, "graf1.png"), color: true))
+        {
+            using var a = photo.narrow(0, 0, 120).narrow(1, 0, 160).contiguous();
+            using var b = photo.narrow(0, 4, 120).narrow(1, 6, 160).contiguous();
+            Image.Write(Path.Combine(seq, "1.ppm"), a);
+            Image.Write(Path.Combine(seq, "2.ppm"), b);
+        }
+        File.WriteAllText(Path.Combine(seq, "H_1_2"), "1 0 -6\n0 1 -4\n0 0 1\n");
+        Directory.CreateDirectory(Path.Combine(root, "not_a_sequence"));
+        var warnings = new List<string>();
+        var pairs = PairSets.HPatches(root, warnings.Add);
+        var p = Assert.Single(pairs);
+        using (p)
+        {
+            Assert.Equal("v_test 1→2", p.Name);
+            Assert.Equal([1, 0, -6, 0, 1, -4, 0, 0, 1], p.H);
+            Assert.Equal(new long[] { 120, 160 }, p.Gray1.shape);  // read as grey
+        }
+        Assert.Contains(warnings, w => w.Contains("not_a_sequence"));
+        Assert.Equal(5, warnings.Count);  // the folder without 1.ppm, and 3..6 missing
+        Assert.Throws<DirectoryNotFoundException>(() => PairSets.HPatches(Path.Combine(root, "nope"), _ => { }));
+    }
+
+    [Fact]
     public void Evaluator_WritesReportAndPlots()
     {
         string dir = TrainFixture.TempDir("eval");
