@@ -28,7 +28,7 @@ public sealed class TrainConfig
     [JsonPropertyName("steps")] public long Steps { get; set; } = 5000;
     [JsonPropertyName("checkpoint_every")] public long CheckpointEvery { get; set; } = 500;
     [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; set; } = 3;
-    [JsonPropertyName("log_every")] public long LogEvery { get; set; } = 10;
+    [JsonPropertyName("log_every")] public long LogEvery { get; set; } = 50;  // plain progress lines and metrics.csv flushes
     [JsonPropertyName("eval_after")] public bool EvalAfter { get; set; } = true;
 
     // --- model ---

@@ -90,6 +90,26 @@ public class DataTests
     }
 
     [Fact]
+    public void BatchLoader_OnTwoThreads_HandsOutTheBatchesOfEachStepInOrder()
+    {
+        var folder = new ImageFolder(TrainFixture.Photos3WithCorrupt);
+        var images = folder.Load(folder.Train, _ => { });
+        using var sampler = new PairSampler(images, new PairSettings(96, 0.8, 1, 0.6, 15, 0.1, 0.15, 0.25, 0.3, 0.02, 10, 16), stride: 8);
+        foreach (var (_, t) in images) t.Dispose();
+        using (var loader = new BatchLoader(sampler, seed: 5, batchSize: 2, firstStep: 3, threads: 2, prefetch: 3))
+        {
+            for (long step = 3; step < 7; step++)
+            {
+                using var got = loader.Take();
+                using var want = Batch.Make(sampler, 5, step, 2);  // the same step built here, on this thread
+                Assert.Equal(step, got.Step);
+                Assert.True(got.Images1.equal(want.Images1) && got.Images2.equal(want.Images2), $"step {step} differs");
+                Assert.Equal(want.H12, got.H12);
+            }
+        }
+    }
+
+    [Fact]
     public void ImageFolder_SkipsACorruptImageWithAWarning()
     {
         var folder = new ImageFolder(TrainFixture.Photos3WithCorrupt);
