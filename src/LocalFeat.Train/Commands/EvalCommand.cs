@@ -13,7 +13,7 @@ internal static class EvalCommand
         var run = new Option<string?>("--run") { Description = "Run folder of localfeat train (its latest checkpoint)" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "A checkpoint folder or its state.json / model.safetensors" };
         var pairs = new Option<string?>("--pairs") { Description = "HPatches-format folder (v_*/i_* sequences with 1.ppm…6.ppm and H_1_k) to evaluate as well" };
-        var outDir = new Option<string?>("--out") { Description = "Report folder (default: RUN/eval, or eval/ beside the checkpoint folder)" };
+        var outDir = new Option<string?>("--out") { Description = "Report folder (default: RUN/eval for --run, RUN/eval-step-N for a checkpoint)" };
         var cmd = new Command("eval", "Evaluate a trained model against OpenCV SIFT and ORB: MMA@1..10 px, matches, homography accuracy; Markdown report and plots.");
         foreach (var o in new Option[] { run, checkpoint, pairs, outDir, Cli.Set }) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Guard(() =>
@@ -21,10 +21,19 @@ internal static class EvalCommand
             string? runDir = r.GetValue(run), ck = r.GetValue(checkpoint);
             if ((runDir is null) == (ck is null)) throw new ConfigException("eval: expected exactly one of --run DIR or --checkpoint FILE");
             string source = runDir ?? ck!;
-            string output = r.GetValue(outDir) ?? (runDir != null ? Path.Combine(runDir, "eval") : Path.Combine(Checkpoint.Locate(ck!), "eval"));
+            string output = r.GetValue(outDir) ?? (runDir != null ? Path.Combine(runDir, "eval") : DefaultOut(Checkpoint.Locate(ck!)));
             return Run(source, r.GetValue(pairs), output, Cli.SetPairs(r).ToList());
         }));
         return cmd;
+    }
+
+    // RUN/checkpoints/step-N → RUN/eval-step-N: beside the run's other outputs, and not pruned with old checkpoints.
+    private static string DefaultOut(string checkpointFolder)
+    {
+        var dir = new DirectoryInfo(checkpointFolder);
+        return dir.Parent is { Name: "checkpoints", Parent: { } run }
+            ? Path.Combine(run.FullName, "eval-" + dir.Name)
+            : dir.FullName + "-eval";
     }
 
     public static int Run(string checkpointPath, string? pairsDir, string outDir, List<(string key, string value)> overrides)
