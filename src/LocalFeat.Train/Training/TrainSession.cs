@@ -59,7 +59,7 @@ public static class TrainSession
             model = FeatureNet.Create(config.Model);
             if (config.Vgg16Weights != null) model.LoadTorchvisionVgg16(config.Vgg16Weights);
         }
-        using var modelScope = model;
+        using var ownedModel = model;
         model.to(device);
         using var trainer = new Trainer(model, config, device);
         if (resumeFrom != null)
@@ -88,7 +88,7 @@ public static class TrainSession
             {
                 if (stop.IsCancellationRequested) { interrupted = true; break; }
                 var t0 = clock.Elapsed.TotalSeconds;
-                StepResultRow(trainer, loader, step, out var result);
+                var result = TakeAndStep(trainer, loader, step);
                 step++;
                 double dt = clock.Elapsed.TotalSeconds - t0;
                 double now = 2.0 * config.BatchSize / Math.Max(dt, 1e-9);
@@ -114,10 +114,10 @@ public static class TrainSession
         return new TrainOutcome(start, step, interrupted, checkpoint, lastLoss, clock.Elapsed);
     }
 
-    private static void StepResultRow(Trainer trainer, BatchLoader loader, long step, out Trainer.StepResult result)
+    private static Trainer.StepResult TakeAndStep(Trainer trainer, BatchLoader loader, long step)
     {
         using var batch = loader.Take();
-        result = trainer.Step(batch, step);
+        return trainer.Step(batch, step);
     }
 
     private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
