@@ -25,7 +25,7 @@ elif ! grep -q "No tests were found" "$RESULTS/ctest.log"; then
   failed=$((failed + 1))
 fi
 
-# dotnet test: counters from the TRX report, which counts skipped tests as notExecuted.
+# dotnet test: counters from the TRX report; skipped tests are those counted in total but not executed.
 dotnet test "$ROOT/LocalFeat.sln" -c "$CONFIG" --no-build --nologo \
   --logger "trx;LogFileName=dotnet.trx" --results-directory "$RESULTS" 2>&1 | tee "$RESULTS/dotnet.log"
 dotnet_rc=${PIPESTATUS[0]}
@@ -35,7 +35,7 @@ if [ -f "$trx" ]; then
   attr() { sed -E "s/.* $1=\"([0-9]+)\".*/\1/" <<<"$counters"; }
   passed=$((passed + $(attr passed)))
   failed=$((failed + $(attr failed) + $(attr error) + $(attr timeout) + $(attr aborted)))
-  skipped=$((skipped + $(attr notExecuted)))
+  skipped=$((skipped + $(attr total) - $(attr executed)))
 elif [ "$dotnet_rc" -ne 0 ]; then
   failed=$((failed + 1))
 fi
