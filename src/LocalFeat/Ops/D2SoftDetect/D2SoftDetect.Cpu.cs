@@ -8,7 +8,7 @@ namespace LocalFeat.Ops;
 // Fused CPU implementation. Forward: one pass over the channel planes of a sample with O(H·W) scratch
 // per worker; channels are split into contiguous chunks whose merges keep "first channel wins" ties.
 // The forward keeps O(B·H·W) state (per-pixel maxima and winning channels) for the backward, which then
-// needs a single pass over the channels.
+// touches only each pixel's winning channel and its 3×3 window.
 public static partial class D2SoftDetect
 {
     /// <summary>What the backward needs from the forward, per sample.</summary>
@@ -159,80 +159,78 @@ public static partial class D2SoftDetect
         var shape = features.shape;
         int b = (int)shape[0], c = (int)shape[1], h = (int)shape[2], w = (int)shape[3], p = h * w;
         float fe = (float)eps;
-        var result = torch.empty(shape);
+        var result = torch.zeros(shape);
         float* x = HostMemory.Pointer<float>(features), g = HostMemory.Pointer<float>(grad), dx = HostMemory.Pointer<float>(result);
-        var dGamma = new float[p];
-        for (int n = 0; n < b; n++)
+        Parallel.For(0, b, n =>
         {
             // scores = gamma / Zc with Zc = max(Σ gamma, eps); Σ gamma passes gradient only when not clamped.
+            var dGamma = new float[p];
             float total = state.Total[n], zc = MathF.Max(total, fe);
             var gn = new ReadOnlySpan<float>(g + (long)n * p, p);
             TensorPrimitives.Multiply(gn, 1f / zc, dGamma);
             if (total >= fe) TensorPrimitives.Subtract(dGamma, TensorPrimitives.Dot(gn, state.Gamma.AsSpan(n * p, p)) / (zc * zc), dGamma);
-            BackwardSample(x + (long)n * c * p, dx + (long)n * c * p, c, h, w, n * p, state, n, dGamma);
-        }
+            BackwardSample(x + (long)n * c * p, dx + (long)n * c * p, h, w, state, n, dGamma);
+        });
         return result;
     }
 
-    private static unsafe void BackwardSample(float* x, float* dx, int c, int h, int w, int offset, CpuState state, int n, float[] dGamma)
+    /// <summary>
+    /// gamma = max_c alpha·beta passes gradient only to each pixel's winning channel, and alpha = E/S reaches no
+    /// further than that pixel's 3×3 window: the gradient is sparse, O(9·H·W) per sample whatever C is, so it is
+    /// computed pixel by pixel (recomputing the window's E from x) into a zeroed result.
+    /// </summary>
+    private static unsafe void BackwardSample(float* x, float* dx, int h, int w, CpuState state, int n, float[] dGamma)
     {
-        int p = h * w, chunks = Math.Min(c, Environment.ProcessorCount);
-        float mc = state.Mc[n];
-        var dq = new float[p];  // gradient reaching Q, written by the owner of GammaArg[i]
-        var dMcPartial = new double[chunks];
-        Parallel.For(0, chunks, k =>
+        int p = h * w, offset = n * p;
+        float mc = state.Mc[n], invMc = 1f / mc;
+        var q = state.Q.AsSpan(offset, p);
+        var arg = state.GammaArg.AsSpan(offset, p);
+        var dq = new float[p];  // gradient reaching Q
+        Span<int> at = stackalloc int[9];
+        Span<float> e = stackalloc float[9];
+        double dMc = 0;
+        for (int i = 0; i < p; i++)
         {
-            var s = new Planes(p);
-            var q = state.Q.AsSpan(offset, p);
-            var arg = state.GammaArg.AsSpan(offset, p);
-            var (c0, c1) = Chunk(c, chunks, k);
-            double dMc = 0;
-            for (int ch = c0; ch < c1; ch++)
-            {
-                var dD = new Span<float>(dx + (long)ch * p, p);
-                ExpAndWindowSum(new ReadOnlySpan<float>(x + (long)ch * p, p), mc, h, w, s);
-                // Only the winning channel of a pixel carries its gradient: alpha = E/S, beta = D/Q.
-                var dAlpha = s.T;
-                dAlpha.AsSpan().Clear();
-                dD.Clear();
-                for (int i = 0; i < p; i++)
+            if (dGamma[i] == 0) continue;
+            int row = i / w, col = i % w;
+            float* xc = x + (long)arg[i] * p;
+            float* dc = dx + (long)arg[i] * p;
+            // S: the window sum of E = exp(relu(x)/Mc), cells outside the map counting exp(0) = 1.
+            int count = 0;
+            float sum = 0;
+            for (int r = row - 1; r <= row + 1; r++)
+                for (int cc = col - 1; cc <= col + 1; cc++)
                 {
-                    if (arg[i] != ch) continue;
-                    float alpha = s.E[i] / s.S[i], beta = s.D[i] / q[i];
-                    dAlpha[i] = dGamma[i] * beta;
-                    float dBeta = dGamma[i] * alpha;
-                    dD[i] = dBeta / q[i];
-                    dq[i] = -dBeta * s.D[i] / (q[i] * q[i]);
+                    if (r < 0 || r >= h || cc < 0 || cc >= w) { sum += 1; continue; }
+                    int k = r * w + cc;
+                    at[count] = k;
+                    e[count] = MathF.Exp(MathF.Max(xc[k], 0) * invMc);
+                    sum += e[count++];
                 }
-                // dE = dAlpha/S; dS = −dAlpha·E/S², spread back over each window (border terms are constants).
-                var dS = s.U;
-                TensorPrimitives.Divide(dAlpha, s.S, dAlpha);                  // dAlpha/S
-                TensorPrimitives.Multiply(dAlpha, s.E, dS);
-                TensorPrimitives.Divide(dS, s.S, dS);
-                TensorPrimitives.Negate(dS, dS);                               // −dAlpha·E/S²
-                BoxSum(dS, h, w, border: 0f, s.Rows, s.S);
-                TensorPrimitives.Add(dAlpha, s.S, dAlpha);                     // dE
-                // E = exp(D/Mc): dD += dE·E/Mc; dMc −= Σ dE·E·D/Mc².
-                TensorPrimitives.Multiply(dAlpha, s.E, dAlpha);
-                dMc -= TensorPrimitives.Dot<float>(dAlpha, s.D) / ((double)mc * mc);
-                TensorPrimitives.MultiplyAdd(dAlpha, 1f / mc, dD, dD);
+            float d = MathF.Max(xc[i], 0), ei = MathF.Exp(d * invMc), qi = q[i];
+            float alpha = ei / sum, beta = d / qi;
+            float dAlpha = dGamma[i] * beta, dBeta = dGamma[i] * alpha;
+            dq[i] = -dBeta * d / (qi * qi);
+            // alpha = E_i / S: dE_i = dAlpha/S, and every E_k of the window gets −dAlpha·E_i/S².
+            float dEi = dAlpha / sum, spread = -dAlpha * ei / (sum * sum);
+            if (xc[i] > 0) dc[i] += dBeta / qi + dEi * ei * invMc;
+            dMc -= (double)dEi * ei * d;
+            for (int t = 0; t < count; t++)
+            {
+                int k = at[t];
+                if (!(xc[k] > 0)) continue;  // relu: E_k is constant there
+                dc[k] += spread * e[t] * invMc;  // E = exp(D/Mc): dD = dE·E/Mc, dMc −= dE·E·D/Mc²
+                dMc -= (double)spread * e[t] * xc[k];
             }
-            dMcPartial[k] = dMc;
-        });
+        }
         // Q = max(channel max, eps) and Mc = max(sample max, eps) pass gradient only where the clamp did not bite.
-        var qs = state.Q.AsSpan(offset, p);
         var qArg = state.QArg.AsSpan(offset, p);
         for (int i = 0; i < p; i++)
         {
-            long at = (long)qArg[i] * p + i;
-            if (x[at] == qs[i]) dx[at] += dq[i];
+            long k = (long)qArg[i] * p + i;
+            if (x[k] == q[i] && x[k] > 0) dx[k] += dq[i];
         }
-        double dMcTotal = 0;
-        foreach (double v in dMcPartial) dMcTotal += v;
         int maxIndex = state.MaxIndex[n];
-        if (x[maxIndex] == mc) dx[maxIndex] += (float)dMcTotal;
-        // relu: no gradient where x ≤ 0.
-        long total = (long)c * p;
-        for (long i = 0; i < total; i++) if (x[i] <= 0) dx[i] = 0;
+        if (x[maxIndex] == mc && x[maxIndex] > 0) dx[maxIndex] += (float)(dMc / ((double)mc * mc));
     }
 }
