@@ -12,4 +12,5 @@ root.Subcommands.Add(KernelReport.Command());
 root.Subcommands.Add(TrainCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(ExtractCommand.Create());
+root.Subcommands.Add(MatchCommand.Create());
 return root.Parse(args).Invoke();

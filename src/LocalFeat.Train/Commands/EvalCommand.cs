@@ -38,17 +38,9 @@ internal static class EvalCommand
 
     public static int Run(string checkpointPath, string? pairsDir, string outDir, List<(string key, string value)> overrides)
     {
-        var info = Checkpoint.ReadInfo(checkpointPath);
-        var c = info.Config;
-        foreach (var (k, v) in overrides) c.Set(k, v);
-        if (pairsDir != null) c.EvalPairs = pairsDir;
-        c.Validate();
-        torch.set_num_threads(c.Threads > 0 ? c.Threads : Environment.ProcessorCount);
-        var device = TrainSession.ResolveDevice(c.Device);
-        using var model = Checkpoint.LoadModel(info);
-        model.to(device);
-        model.eval();
-        var ours = new NetExtractor(model, c.EvalDetection, c.EvalBudget, c.EvalEdgeThreshold, c.EvalDense, device, $"ours ({model.Name})", c.EvalRefine);
+        using var trained = TrainedModel.Open(checkpointPath, overrides, c => { if (pairsDir != null) c.EvalPairs = pairsDir; });
+        var (info, c, model) = (trained.Info, trained.Config, trained.Model);
+        var ours = trained.Extractor($"ours ({model.Name})");
         var methods = new List<IFeatureExtractor> { ours };
         methods.AddRange(Evaluator.Baselines(c.EvalBudget));
 

@@ -27,16 +27,8 @@ internal static class ExtractCommand
     public static int Run(string checkpointPath, string imageDir, string outDir, List<(string key, string value)> overrides, Action<string> warn)
     {
         if (!Directory.Exists(imageDir)) throw new DirectoryNotFoundException($"image folder not found: '{imageDir}' (--images)");
-        var info = Checkpoint.ReadInfo(checkpointPath);
-        var c = info.Config;
-        foreach (var (k, v) in overrides) c.Set(k, v);
-        c.Validate();
-        torch.set_num_threads(c.Threads > 0 ? c.Threads : Environment.ProcessorCount);
-        var device = TrainSession.ResolveDevice(c.Device);
-        using var model = Checkpoint.LoadModel(info);
-        model.to(device);
-        model.eval();
-        var extractor = new NetExtractor(model, c.EvalDetection, c.EvalBudget, c.EvalEdgeThreshold, c.EvalDense, device, refine: c.EvalRefine);
+        using var trained = TrainedModel.Open(checkpointPath, overrides);
+        var extractor = trained.Extractor();
         var files = Directory.EnumerateFiles(imageDir, "*", SearchOption.AllDirectories)
             .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
         if (files.Count == 0) throw new InvalidDataException($"no images in '{imageDir}' ({string.Join(" ", Extensions)})");

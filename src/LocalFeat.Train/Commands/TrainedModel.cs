@@ -1,0 +1,43 @@
+using LocalFeat.Torch;
+using LocalFeat.Train.Evaluation;
+using LocalFeat.Train.Models;
+using LocalFeat.Train.Training;
+
+namespace LocalFeat.Train.Commands;
+
+/// <summary>
+/// A checkpoint's model opened for inference with its saved settings and the command line's overrides applied
+/// (eval, extract and match share it).
+/// </summary>
+internal sealed class TrainedModel : IDisposable
+{
+    public Checkpoint.Info Info { get; }
+    public TrainConfig Config { get; }
+    public FeatureNet Model { get; }
+    public Device Device { get; }
+
+    private TrainedModel(Checkpoint.Info info, TrainConfig config, FeatureNet model, Device device) =>
+        (Info, Config, Model, Device) = (info, config, model, device);
+
+    /// <summary><paramref name="configure"/> runs after the overrides and before validation.</summary>
+    public static TrainedModel Open(string checkpointPath, IEnumerable<(string key, string value)> overrides, Action<TrainConfig>? configure = null)
+    {
+        var info = Checkpoint.ReadInfo(checkpointPath);
+        var c = info.Config;
+        foreach (var (k, v) in overrides) c.Set(k, v);
+        configure?.Invoke(c);
+        c.Validate();
+        torch.set_num_threads(c.Threads > 0 ? c.Threads : Environment.ProcessorCount);
+        var device = TrainSession.ResolveDevice(c.Device);
+        var model = Checkpoint.LoadModel(info);
+        model.to(device);
+        model.eval();
+        return new TrainedModel(info, c, model, device);
+    }
+
+    /// <summary>The model's keypoints and descriptors with the eval_* settings.</summary>
+    public NetExtractor Extractor(string name = "ours") =>
+        new(Model, Config.EvalDetection, Config.EvalBudget, Config.EvalEdgeThreshold, Config.EvalDense, Device, name, Config.EvalRefine);
+
+    public void Dispose() => Model.Dispose();
+}
