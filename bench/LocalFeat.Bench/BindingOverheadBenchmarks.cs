@@ -7,7 +7,7 @@ namespace LocalFeat.Bench;
 /// Per-call cost of one small libtorch op through the binding (C# → C ABI → c10 dispatcher → result handle).
 /// Compare with bench/python_overhead.py, the same op in Python with python3-torch.
 /// </summary>
-[MemoryDiagnoser]
+[MemoryDiagnoser, MedianColumn]
 public class BindingOverheadBenchmarks
 {
     private Tensor _a = null!, _b = null!;

@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Jobs;
@@ -18,6 +19,7 @@ public sealed class OpBenchmarkConfig : ManualConfig
         AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(7).WithId("op"));
         AddDiagnoser(MemoryDiagnoser.Default);
         AddColumnProvider(BenchmarkDotNet.Columns.DefaultColumnProviders.Instance);
+        AddColumn(StatisticColumn.Median);
     }
 
     /// <summary>
