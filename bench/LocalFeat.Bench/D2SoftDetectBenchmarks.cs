@@ -5,7 +5,8 @@ using LocalFeat.Torch;
 namespace LocalFeat.Bench;
 
 /// <summary>D2SoftDetect forward and forward+backward at D2-Net's feature-map sizes.</summary>
-[Config(typeof(OpBenchmarkConfig))]
+/// <remarks>15 iterations: the Cpu calls take tens of milliseconds, where this VM's stalls skew a mean of 7.</remarks>
+[Config(typeof(OpBenchmarkConfig)), IterationCount(15)]
 public class D2SoftDetectBenchmarks
 {
     private Tensor _features = null!, _grad = null!;
