@@ -56,6 +56,7 @@ internal static class MatchCommand
         foreach (var (arg, path) in new[] { ("image1", image1), ("image2", image2) })
             if (!File.Exists(path)) throw new FileNotFoundException($"{arg}: image not found: '{path}'");
         if (method == "ours" && checkpointPath is null) throw new ConfigException("match: --method ours needs --checkpoint (or use --method sift|orb)");
+        if (method != "ours" && checkpointPath is not null) throw new ConfigException($"match: --checkpoint is for --method ours, got --method {method}");
 
         using var trained = method == "ours" ? TrainedModel.Open(checkpointPath!, overrides) : null;
         var config = trained?.Config ?? Defaults(overrides);

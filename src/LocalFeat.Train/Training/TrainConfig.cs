@@ -25,7 +25,7 @@ public sealed class TrainConfig
     [JsonPropertyName("threads")] public int Threads { get; set; }  // 0 = one per core
     [JsonPropertyName("seed")] public long Seed { get; set; }
     // About 9 minutes of tiny-model training on 2 cores (~9 steps/s), so setup + train + eval take ~10 (README: default run).
-    [JsonPropertyName("steps")] public long Steps { get; set; } = 5000;
+    [JsonPropertyName("steps")] public long Steps { get; set; } = 3000;
     [JsonPropertyName("checkpoint_every")] public long CheckpointEvery { get; set; } = 500;
     [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; set; } = 3;
     [JsonPropertyName("log_every")] public long LogEvery { get; set; } = 50;  // plain progress lines and metrics.csv flushes

@@ -63,6 +63,8 @@ public class MatchTests
         Assert.Contains("image2", missing.Message);
         var noCheckpoint = Assert.Throws<ConfigException>(() => MatchCommand.Match(a, a, "ours", null, "x.png", []));
         Assert.Contains("--checkpoint", noCheckpoint.Message);
+        var stray = Assert.Throws<ConfigException>(() => MatchCommand.Match(a, a, "orb", "/some/run", "x.png", []));
+        Assert.Contains("--method orb", stray.Message);
         var badKey = Assert.Throws<ConfigException>(() => MatchCommand.Match(a, a, "sift", null, "x.png", [("eval_budget", "-1")]));
         Assert.Contains("eval_budget", badKey.Message);
     }
