@@ -70,13 +70,7 @@ internal static class MatchCommand
         using var b = extractor.Extract(gray2);
         var matches = Metrics.MutualNearest(a, b);
         var inliers = new bool[matches.Length];
-        double[]? h = null;
-        if (matches.Length >= 4)
-        {
-            var src = matches.SelectMany(m => new double[] { a.X[m.i], a.Y[m.i] }).ToArray();
-            var dst = matches.SelectMany(m => new double[] { b.X[m.j], b.Y[m.j] }).ToArray();
-            h = Cv.FindHomography(src, dst, config.EvalRansacThreshold, inliers);
-        }
+        var h = Metrics.RansacHomography(a, b, matches, config.EvalRansacThreshold, inliers);
         int inlierCount = h is null ? 0 : inliers.Count(x => x);
         if (Path.GetDirectoryName(Path.GetFullPath(outFile)) is { } dir) Directory.CreateDirectory(dir);
         Plots.Matches(outFile, gray1, gray2, matches.Select(m => ((double)a.X[m.i], (double)a.Y[m.i], (double)b.X[m.j], (double)b.Y[m.j])).ToList(),

@@ -53,11 +53,17 @@ public static class Metrics
     /// <summary>Mean corner error of the RANSAC homography of the matches against the truth; +∞ when none is found.</summary>
     public static double HomographyCornerError(FeatureSet a, FeatureSet b, (int i, int j)[] matches, double[] truth, int width, int height, double ransacThreshold)
     {
-        if (matches.Length < 4) return double.PositiveInfinity;
+        var h = RansacHomography(a, b, matches, ransacThreshold);
+        return h is null ? double.PositiveInfinity : Homography.CornerError(h, truth, width, height);
+    }
+
+    /// <summary>OpenCV RANSAC homography a → b of the matches (row-major 3×3), or null when there are fewer than 4 or none is found.</summary>
+    public static double[]? RansacHomography(FeatureSet a, FeatureSet b, (int i, int j)[] matches, double ransacThreshold, bool[]? inliers = null)
+    {
+        if (matches.Length < 4) return null;
         var src = matches.SelectMany(m => new double[] { a.X[m.i], a.Y[m.i] }).ToArray();
         var dst = matches.SelectMany(m => new double[] { b.X[m.j], b.Y[m.j] }).ToArray();
-        var h = Cv.FindHomography(src, dst, ransacThreshold);
-        return h is null ? double.PositiveInfinity : Homography.CornerError(h, truth, width, height);
+        return Cv.FindHomography(src, dst, ransacThreshold, inliers);
     }
 }
 
