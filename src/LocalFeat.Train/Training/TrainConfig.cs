@@ -24,7 +24,7 @@ public sealed class TrainConfig
     [JsonPropertyName("device")] public string Device { get; set; } = "cpu";
     [JsonPropertyName("threads")] public int Threads { get; set; }  // 0 = one per core
     [JsonPropertyName("seed")] public long Seed { get; set; }
-    // About 9 minutes of tiny-model training on 2 cores (~9 steps/s), so setup + train + eval take ~10 (README: default run).
+    // 5–8 minutes of tiny-model training on 2 cores (6–10 steps/s on this VM), so setup + train + eval take up to ~10 (README: default run).
     [JsonPropertyName("steps")] public long Steps { get; set; } = 3000;
     [JsonPropertyName("checkpoint_every")] public long CheckpointEvery { get; set; } = 500;
     [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; set; } = 3;

@@ -61,7 +61,7 @@ public static partial class D2SoftDetect
     /// <summary>Scratch planes of one worker.</summary>
     private sealed class Planes(int p)
     {
-        public readonly float[] D = new float[p], E = new float[p], S = new float[p], Rows = new float[p], T = new float[p], U = new float[p];
+        public readonly float[] D = new float[p], E = new float[p], S = new float[p], Rows = new float[p], T = new float[p];
     }
 
     /// <summary>D = relu(x), E = exp(D/Mc) and S = the 3×3 window sums of E with a border of ones.</summary>
