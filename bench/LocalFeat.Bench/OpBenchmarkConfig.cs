@@ -18,7 +18,7 @@ public sealed class OpBenchmarkConfig : ManualConfig
     {
         AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(7).WithId("op"));
         AddDiagnoser(MemoryDiagnoser.Default);
-        AddColumnProvider(BenchmarkDotNet.Columns.DefaultColumnProviders.Instance);
+        AddColumnProvider(DefaultColumnProviders.Instance);
         AddColumn(StatisticColumn.Median);
     }
 

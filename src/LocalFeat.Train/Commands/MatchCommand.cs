@@ -59,7 +59,7 @@ internal static class MatchCommand
         if (method != "ours" && checkpointPath is not null) throw new ConfigException($"match: --checkpoint is for --method ours, got --method {method}");
 
         using var trained = method == "ours" ? TrainedModel.Open(checkpointPath!, overrides) : null;
-        var config = trained?.Config ?? Defaults(overrides);
+        var config = trained?.Config ?? TrainConfig.Resolve(null, overrides);
         IFeatureExtractor extractor = trained is not null
             ? trained.Extractor($"ours ({trained.Model.Name})")
             : new ClassicalExtractor(method == "sift" ? ClassicalFeature.Sift : ClassicalFeature.Orb, config.EvalBudget);
@@ -69,21 +69,12 @@ internal static class MatchCommand
         using var a = extractor.Extract(gray1);
         using var b = extractor.Extract(gray2);
         var matches = Metrics.MutualNearest(a, b);
-        var inliers = new bool[matches.Length];
+        var inliers = new bool[matches.Length];  // stays all false when no homography is found
         var h = Metrics.RansacHomography(a, b, matches, config.EvalRansacThreshold, inliers);
-        int inlierCount = h is null ? 0 : inliers.Count(x => x);
+        int inlierCount = inliers.Count(x => x);
         if (Path.GetDirectoryName(Path.GetFullPath(outFile)) is { } dir) Directory.CreateDirectory(dir);
-        Plots.Matches(outFile, gray1, gray2, matches.Select(m => ((double)a.X[m.i], (double)a.Y[m.i], (double)b.X[m.j], (double)b.Y[m.j])).ToList(),
-            h is null ? new bool[matches.Length] : inliers,
+        Plots.Matches(outFile, gray1, gray2, Evaluator.MatchLines(a, b, matches), inliers,
             $"{extractor.Name}: {matches.Length} mutual NN matches, {inlierCount} RANSAC inliers ({config.EvalRansacThreshold} px, green)");
         return new Result(a.Count, b.Count, matches.Length, inlierCount, h);
-    }
-
-    private static TrainConfig Defaults(List<(string key, string value)> overrides)
-    {
-        var c = new TrainConfig();
-        foreach (var (k, v) in overrides) c.Set(k, v);
-        c.Validate();
-        return c;
     }
 }

@@ -65,12 +65,15 @@ public static class Evaluator
         return summaries;
     }
 
+    /// <summary>The matches as (x1, y1, x2, y2) segments for <see cref="Plots.Matches"/>.</summary>
+    public static List<(double x1, double y1, double x2, double y2)> MatchLines(FeatureSet a, FeatureSet b, (int i, int j)[] matches) =>
+        matches.Select(m => ((double)a.X[m.i], (double)a.Y[m.i], (double)b.X[m.j], (double)b.Y[m.j])).ToList();
+
     private static void DrawMatches(string path, EvalPair pair, FeatureSet a, FeatureSet b, (int i, int j)[] matches, string name)
     {
         var errors = Metrics.ReprojectionErrors(a, b, matches, pair.H);
-        var lines = matches.Select(m => ((double)a.X[m.i], (double)a.Y[m.i], (double)b.X[m.j], (double)b.Y[m.j])).ToList();
         int correct = errors.Count(e => e <= 3);
-        Plots.Matches(path, pair.Gray1, pair.Gray2, lines, errors.Select(e => e <= 3).ToList(),
+        Plots.Matches(path, pair.Gray1, pair.Gray2, MatchLines(a, b, matches), errors.Select(e => e <= 3).ToList(),
             $"{name}: {pair.Name}, {matches.Length} mutual NN matches, {correct} within 3 px (green)");
     }
 
