@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time and incremental set-up of LocalFeat on Debian 12: system packages, native libraries
-# (CMake), .NET solution. Idempotent; fast when everything is already there.
+# (CMake), TorchSharp's native library made loadable, .NET solution. Idempotent; fast when everything is
+# already there.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONFIG="${LOCALFEAT_CONFIG:-Release}"
@@ -8,12 +9,14 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 
 PACKAGES=(
   cmake g++ make pkg-config
-  libtorch-dev libopenblas0-pthread   # libtorch (CPU); OpenBLAS instead of the ~35x slower reference BLAS
-  libopencv-dev opencv-doc            # image IO, SIFT/ORB baselines; opencv-doc ships the default photos
+  libopenblas0-pthread                # CBLAS SGEMM of the host emulation (the reference BLAS is ~35x slower)
+  patchelf python3                    # scripts/patch-torchsharp.sh (TorchSharp's native library on Debian 12)
+  libgtk-3-0                          # OpenCvSharp4's official linux-x64 runtime links against it
+  opencv-doc                          # the default photos (examples/data)
   libboost-context-dev                # fibers of the kernel host emulation
   libnvrtc11.2 libnvrtc-builtins11.8  # NVRTC: compile checks of every kernel (Debian non-free)
   libgtest-dev                        # native tests
-  python3-torch python3-numpy         # independent checks in tests (never used by the library)
+  python3-torch python3-numpy python3-scipy  # independent checks in tests (never used by the library)
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -35,14 +38,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Native libraries: liblocalfeat_torch.so, liblocalfeat_kernels_host.so, native tests.
+# Native libraries: liblocalfeat_kernels_host.so, liblocalfeat_iosinit.so, native tests.
 BUILD="$ROOT/build/native"
-# LOCALFEAT_TORCH_DIR: the TorchConfig.cmake folder of another libtorch (e.g. a CUDA build).
-TORCH_ARGS=()
-[ -n "${LOCALFEAT_TORCH_DIR:-}" ] && TORCH_ARGS=(-DTorch_DIR="$LOCALFEAT_TORCH_DIR")
-if [ ! -f "$BUILD/CMakeCache.txt" ] || [ -n "${LOCALFEAT_TORCH_DIR:-}" ]; then
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
   log "configuring native build"
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release "${TORCH_ARGS[@]}" >/dev/null
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
 fi
 log "building native libraries"
 mkdir -p "$ROOT/build"
@@ -52,6 +52,14 @@ if ! cmake --build "$BUILD" -j"$(nproc)" >"$ROOT/build/native-build.log" 2>&1; t
   exit 1
 fi
 
+log "restoring NuGet packages"
+dotnet restore "$ROOT/LocalFeat.sln" --nologo -v quiet
+# TorchSharp's libLibTorchSharp.so, from the NuGet cache the restore used.
+packages=$(dotnet nuget locals global-packages --list | sed -E 's/^global-packages: //')
+torchsharp_version=$(sed -nE 's:.*<TorchSharpVersion>([^<]+)</TorchSharpVersion>.*:\1:p' "$ROOT/Directory.Build.props")
+"$ROOT/scripts/patch-torchsharp.sh" "$packages/torchsharp/$torchsharp_version/runtimes/linux-x64/native/libLibTorchSharp.so" \
+  "$BUILD/lib/liblocalfeat_iosinit.so" "$BUILD/torchsharp"
+
 log "building .NET solution ($CONFIG)"
-dotnet build "$ROOT/LocalFeat.sln" -c "$CONFIG" --nologo -v quiet -clp:ErrorsOnly
+dotnet build "$ROOT/LocalFeat.sln" -c "$CONFIG" --no-restore --nologo -v quiet -clp:ErrorsOnly
 log "ready"

@@ -1,4 +1,5 @@
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Ops;
 
@@ -9,7 +10,6 @@ namespace LocalFeat.Ops;
 internal sealed class DotTiles : IDisposable
 {
     public const int Rows = 1024, Cols = 1024;
-    private static readonly Op MmOut = Op.Get("aten::mm", "out");
     private readonly Tensor _a, _b;
     private readonly Dictionary<(long, long), Tensor> _buffers = new();
 
@@ -31,7 +31,7 @@ internal sealed class DotTiles : IDisposable
         using var scope = torch.NewDisposeScope();
         var ta = _a.narrow(0, i0, i1 - i0);
         var tb = _b.narrow(0, j0, j1 - j0).t();
-        MmOut.CallTensor(ta, tb, ((OpArg)buffer).Named("out"));
+        buffer.addmm_(ta, tb, beta: 0, alpha: 1);  // beta = 0: the old tile contents are ignored, NaN included
         return (float*)buffer.data_ptr();
     }
 

@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using LocalFeat.Cuda;
 using LocalFeat.Cuda.Driver;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Ops;
 
@@ -16,7 +17,7 @@ internal static class KernelRuntimes
     private static readonly AsyncLocal<IKernelRuntime?> HostOverride = new();
 
     public static IKernelRuntime For(Tensor t) =>
-        t.is_cuda ? Devices.GetOrAdd(Math.Max(t.device.Index, 0), i => new CudaKernelRuntime(i)) : HostOverride.Value ?? DefaultHost.Value;
+        t.is_cuda ? Devices.GetOrAdd(Math.Max(t.device.index, 0), i => new CudaKernelRuntime(i)) : HostOverride.Value ?? DefaultHost.Value;
 
     /// <summary>Runs host-emulated kernels of this async flow on <paramref name="runtime"/> until disposed.</summary>
     public static IDisposable UseHost(IKernelRuntime runtime)

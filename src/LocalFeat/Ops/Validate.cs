@@ -1,4 +1,5 @@
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Ops;
 
@@ -6,13 +7,13 @@ namespace LocalFeat.Ops;
 internal static class Validate
 {
     public static string Describe(Tensor t) =>
-        t.IsDisposed ? "a disposed tensor" : $"{t.dtype} [{string.Join(", ", t.shape)}] on {t.device}{(t.is_contiguous() ? "" : " (non-contiguous)")}";
+        t.IsInvalid ? "a disposed tensor" : $"{t.dtype} [{string.Join(", ", t.shape)}] on {t.device}{(t.is_contiguous() ? "" : " (non-contiguous)")}";
 
     /// <summary>A contiguous tensor of <paramref name="dtype"/> with <paramref name="rank"/> dimensions; returns its shape.</summary>
     public static long[] Tensor(Tensor? t, string name, ScalarType dtype, int rank, string shapeText)
     {
         if (t is null) throw new ArgumentNullException(name, $"expected a {dtype} tensor {shapeText}");
-        if (t.IsDisposed) throw new ArgumentException($"argument '{name}': expected a {dtype} tensor {shapeText}, got a disposed tensor", name);
+        if (t.IsInvalid) throw new ArgumentException($"argument '{name}': expected a {dtype} tensor {shapeText}, got a disposed tensor", name);
         var shape = t.shape;
         if (t.dtype != dtype || shape.Length != rank || !t.is_contiguous())
             throw new ArgumentException($"argument '{name}': expected a contiguous {dtype} tensor {shapeText}, got {Describe(t)}", name);

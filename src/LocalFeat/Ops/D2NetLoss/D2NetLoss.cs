@@ -1,5 +1,6 @@
-using LocalFeat.Torch;
-using F = LocalFeat.Torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LocalFeat.Ops;
 

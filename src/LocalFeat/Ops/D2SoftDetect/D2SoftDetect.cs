@@ -1,5 +1,6 @@
-using LocalFeat.Torch;
-using LocalFeat.Torch.Autograd;
+using TorchSharp;
+using static TorchSharp.torch;
+
 
 namespace LocalFeat.Ops;
 
@@ -19,33 +20,37 @@ public static partial class D2SoftDetect
         if (backend == Backend.Auto) backend = features.is_cuda ? Backend.Kernel : Backend.Cpu;
         if (backend == Backend.Reference) return Reference(features, eps);
         if (backend == Backend.Cpu) Validate.OnCpu(features, nameof(features), backend);
-        return new Function(backend, eps).Apply(features)[0];
+        return Function.apply(features, backend, eps);
     }
 
     /// <summary>
     /// The autograd node of the Cpu and Kernel backends. The Cpu forward keeps its O(B·H·W) per-pixel state for
     /// the backward; the Kernel backward recomputes what it needs from the saved input.
     /// </summary>
-    private sealed class Function(Backend backend, double eps) : LocalFeat.Torch.Autograd.Function
+    private sealed class Function : autograd.SingleTensorFunction<Function>
     {
-        private const string CpuStateKey = "cpu_state";
+        public override string Name => nameof(D2SoftDetect);
 
-        protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            ctx.SaveForBackward(inputs[0]);
-            if (backend == Backend.Kernel) return [KernelForward(inputs[0], eps)];
-            var scores = CpuForward(inputs[0], eps, out var state);
-            ctx.Data[CpuStateKey] = state;
-            return [scores];
+            var (features, backend, eps) = ((Tensor)vars[0], (Backend)vars[1], (double)vars[2]);
+            ctx.save_for_backward([features]);
+            ctx.save_data(nameof(Backend), backend);
+            ctx.save_data("eps", eps);
+            if (backend == Backend.Kernel) return KernelForward(features, eps);
+            var scores = CpuForward(features, eps, out var state);
+            ctx.save_data(nameof(CpuState), state);
+            return scores;
         }
 
-        protected override Tensor?[] Backward(FunctionContext ctx, Tensor[] grads)
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad_output)
         {
-            var features = ctx.SavedTensors[0];
-            var grad = grads[0].contiguous();
-            return [backend == Backend.Kernel
+            var features = ctx.get_saved_variables()[0];
+            var eps = (double)ctx.get_data("eps");
+            using var grad = grad_output.contiguous();
+            return [(Backend)ctx.get_data(nameof(Backend)) == Backend.Kernel
                 ? KernelBackward(features, grad, eps)
-                : CpuBackward(features, grad, eps, (CpuState)ctx.Data[CpuStateKey]!)];
+                : CpuBackward(features, grad, eps, (CpuState)ctx.get_data(nameof(CpuState))), null!, null!];
         }
     }
 }

@@ -1,7 +1,8 @@
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
-using LocalFeat.Torch;
-using Tensor = LocalFeat.Torch.Tensor;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace LocalFeat.Ops;
 

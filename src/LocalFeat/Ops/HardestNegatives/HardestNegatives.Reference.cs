@@ -1,4 +1,5 @@
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Ops;
 
@@ -22,9 +23,9 @@ public static partial class HardestNegatives
         var admissible = positionDistance > radius;
         var masked = torch.where(admissible, distances, double.PositiveInfinity);
         // Smallest admissible distance; among equal ones the smallest j.
-        var best = masked.amin(1, keepdim: true);
+        var best = masked.amin([1], keepdim: true);
         var columns = torch.arange(m).unsqueeze(0).expand(n, m);
-        var index = columns.masked_fill(!(masked.eq(best) & admissible), m).amin(1);
+        var index = columns.masked_fill((masked.eq(best) & admissible).logical_not(), m).amin(1);
         var none = index.eq(m);
         index = torch.where(none, torch.full([n], -1, ScalarType.Int64), index);
         var distance = torch.where(none, torch.full([n], double.PositiveInfinity),

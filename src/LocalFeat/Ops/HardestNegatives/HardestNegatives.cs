@@ -1,5 +1,6 @@
-using LocalFeat.Torch;
-using LocalFeat.Torch.Autograd;
+using TorchSharp;
+using static TorchSharp.torch;
+
 
 namespace LocalFeat.Ops;
 
@@ -51,30 +52,36 @@ public static partial class HardestNegatives
         if (backend == Backend.Auto) backend = anchors.is_cuda ? Backend.Kernel : Backend.Cpu;
         if (backend == Backend.Reference) return Reference(anchors, candidates, anchorPos, candidatePos, radius, window);
         if (backend == Backend.Cpu) Validate.OnCpu(anchors, nameof(anchors), backend);
-        var outputs = new Function(backend, radius, window).Apply(anchors, candidates, anchorPos, candidatePos);
+        var outputs = Function.apply(anchors, candidates, anchorPos, candidatePos, backend, radius, window);
         return (outputs[0], outputs[1]);
     }
 
-    private sealed class Function(Backend backend, double radius, SafeWindow window) : LocalFeat.Torch.Autograd.Function
+    /// <summary>The autograd node of the Cpu and Kernel backends: gradients reach anchors and candidates.</summary>
+    private sealed class Function : autograd.MultiTensorFunction<Function>
     {
-        protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
+        public override string Name => nameof(HardestNegatives);
+
+        public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
         {
+            var (anchors, candidates, anchorPos, candidatePos) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3]);
+            var (backend, radius, window) = ((Backend)vars[4], (double)vars[5], (SafeWindow)vars[6]);
             var (index, distance) = backend == Backend.Cpu
-                ? CpuForward(inputs[0], inputs[1], inputs[2], inputs[3], (float)radius, window)
-                : KernelForward(inputs[0], inputs[1], inputs[2], inputs[3], (float)radius, window);
-            ctx.MarkNonDifferentiable(index);
-            ctx.SaveForBackward(inputs[0], inputs[1], index);
+                ? CpuForward(anchors, candidates, anchorPos, candidatePos, (float)radius, window)
+                : KernelForward(anchors, candidates, anchorPos, candidatePos, (float)radius, window);
+            ctx.mark_non_differentiable([index]);
+            ctx.save_for_backward([anchors, candidates, index]);
+            ctx.save_data(nameof(Backend), backend);
             return [index, distance];
         }
 
-        protected override Tensor?[] Backward(FunctionContext ctx, Tensor[] grads)
+        public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
         {
-            var saved = ctx.SavedTensors;
-            var gradDistance = grads[1].contiguous();
-            var (ga, gc) = backend == Backend.Cpu
+            var saved = ctx.get_saved_variables();
+            using var gradDistance = grad_outputs[1].contiguous();
+            var (ga, gc) = (Backend)ctx.get_data(nameof(Backend)) == Backend.Cpu
                 ? CpuBackward(saved[0], saved[1], saved[2], gradDistance)
                 : KernelBackward(saved[0], saved[1], saved[2], gradDistance);
-            return [ga, gc, null, null];
+            return [ga, gc, null!, null!, null!, null!, null!];
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
-using LocalFeat.Torch;
-using Tensor = LocalFeat.Torch.Tensor;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace LocalFeat.Ops;
 
@@ -20,8 +21,8 @@ public static partial class InBatchHardestNegatives
         using (var tiles = new DotTiles(anchors, positives))
             tiles.ScanRows((i, dots, j0, j1) => ScanRow(i, dots, j0, j1, groups, scope,
                 new Span<float>(topV, i * k, k), new Span<long>(topJ, i * k, k), ref count[i]));
-        var index = torch.tensor<long>(topJ, [n, k]);
-        var similarity = torch.tensor<float>(topV, [n, k]);
+        var index = torch.tensor(topJ, [n, k]);
+        var similarity = torch.tensor(topV, [n, k]);
         return (index, similarity);
     }
 

@@ -1,6 +1,7 @@
 using LocalFeat.Cuda;
-using LocalFeat.Torch;
-using Tensor = LocalFeat.Torch.Tensor;
+using TorchSharp;
+using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace LocalFeat.Ops;
 

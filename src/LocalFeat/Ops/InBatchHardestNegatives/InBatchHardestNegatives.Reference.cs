@@ -1,4 +1,5 @@
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Ops;
 
@@ -13,10 +14,10 @@ public static partial class InBatchHardestNegatives
             return (torch.full([0, k], -1, ScalarType.Int64).MoveToOuterDisposeScope(), torch.full([0, k], double.NegativeInfinity).MoveToOuterDisposeScope());
         var similarity = anchors.mm(positives.t());
         var sameGroup = group.unsqueeze(1).eq(group.unsqueeze(0));
-        var notSelf = !torch.eye(n, ScalarType.Bool);
+        var notSelf = torch.eye(n, dtype: ScalarType.Bool).logical_not();
         var admissible = scope switch
         {
-            NegativeScope.OtherGroups => !sameGroup,
+            NegativeScope.OtherGroups => sameGroup.logical_not(),
             NegativeScope.SameGroup => sameGroup & notSelf,
             _ => notSelf,
         };

@@ -1,5 +1,6 @@
-using LocalFeat.Torch;
-using LocalFeat.Torch.Autograd;
+using TorchSharp;
+using static TorchSharp.torch;
+
 
 namespace LocalFeat.Ops;
 
@@ -46,30 +47,36 @@ public static partial class InBatchHardestNegatives
         if (backend == Backend.Auto) backend = anchors.is_cuda ? Backend.Kernel : Backend.Cpu;
         if (backend == Backend.Reference) return Reference(anchors, positives, group, k, scope);
         if (backend == Backend.Cpu) Validate.OnCpu(anchors, nameof(anchors), backend);
-        var outputs = new Function(backend, k, scope).Apply(anchors, positives, group);
+        var outputs = Function.apply(anchors, positives, group, backend, k, scope);
         return (outputs[0], outputs[1]);
     }
 
-    private sealed class Function(Backend backend, int k, NegativeScope scope) : LocalFeat.Torch.Autograd.Function
+    /// <summary>The autograd node of the Cpu and Kernel backends: gradients reach anchors and positives.</summary>
+    private sealed class Function : autograd.MultiTensorFunction<Function>
     {
-        protected override Tensor[] Forward(FunctionContext ctx, Tensor[] inputs)
+        public override string Name => nameof(InBatchHardestNegatives);
+
+        public override List<Tensor> forward(autograd.AutogradContext ctx, params object[] vars)
         {
+            var (anchors, positives, group) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2]);
+            var (backend, k, scope) = ((Backend)vars[3], (int)vars[4], (NegativeScope)vars[5]);
             var (index, similarity) = backend == Backend.Cpu
-                ? CpuForward(inputs[0], inputs[1], inputs[2], k, scope)
-                : KernelForward(inputs[0], inputs[1], inputs[2], k, scope);
-            ctx.MarkNonDifferentiable(index);
-            ctx.SaveForBackward(inputs[0], inputs[1], index);
+                ? CpuForward(anchors, positives, group, k, scope)
+                : KernelForward(anchors, positives, group, k, scope);
+            ctx.mark_non_differentiable([index]);
+            ctx.save_for_backward([anchors, positives, index]);
+            ctx.save_data(nameof(Backend), backend);
             return [index, similarity];
         }
 
-        protected override Tensor?[] Backward(FunctionContext ctx, Tensor[] grads)
+        public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
         {
-            var saved = ctx.SavedTensors;
-            var gradSimilarity = grads[1].contiguous();
-            var (ga, gp) = backend == Backend.Cpu
+            var saved = ctx.get_saved_variables();
+            using var gradSimilarity = grad_outputs[1].contiguous();
+            var (ga, gp) = (Backend)ctx.get_data(nameof(Backend)) == Backend.Cpu
                 ? CpuBackward(saved[0], saved[1], saved[2], gradSimilarity)
                 : KernelBackward(saved[0], saved[1], saved[2], gradSimilarity);
-            return [ga, gp, null];
+            return [ga, gp, null!, null!, null!, null!];
         }
     }
 }
