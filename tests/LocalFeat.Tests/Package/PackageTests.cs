@@ -15,6 +15,7 @@ namespace LocalFeat.Tests.Package;
 /// global NuGet packages folder afterwards; TorchSharp and libtorch come from the cache as usual.
 /// </summary>
 [Trait("Category", "Package")]
+// Alone: it packs, builds and trains in child processes, which would starve parallel tests on two cores.
 [Collection(SerialCollection.Name)]
 public sealed partial class PackageTests(ITestOutputHelper output)
 {
