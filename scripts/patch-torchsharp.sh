@@ -11,12 +11,13 @@
 #
 # usage: patch-torchsharp.sh ORIGINAL_LIB SHIM_LIB OUT_DIR
 # Where the system libstdc++ has GLIBCXX_3.4.32 (Debian 13, Ubuntu 24.04) it removes OUT_DIR's copy and
-# does nothing else.
+# does nothing else, unless LOCALFEAT_FORCE_PATCH=1 (scripts/pack.sh: the package carries the copy for
+# consumers on Debian 12 wherever it is packed).
 set -euo pipefail
 original=$1 shim=$2 out=$3
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/native/torchsharp"
 libstdcxx=$(ldconfig -p | awk '/libstdc\+\+\.so\.6 .*x86-64/ && !found {print $NF; found = 1}')
-if [ -n "$libstdcxx" ] && grep -qa GLIBCXX_3.4.32 "$libstdcxx"; then
+if [ "${LOCALFEAT_FORCE_PATCH:-0}" != 1 ] && [ -n "$libstdcxx" ] && grep -qa GLIBCXX_3.4.32 "$libstdcxx"; then
   rm -f "$out/libLibTorchSharp.so" "$out/liblocalfeat_iosinit.so"
   exit 0
 fi

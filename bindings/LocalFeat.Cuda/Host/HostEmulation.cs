@@ -11,7 +11,8 @@ namespace LocalFeat.Cuda;
 /// </summary>
 /// <remarks>
 /// The library is looked up next to the assemblies (<see cref="AppContext.BaseDirectory"/>, where
-/// the LocalFeat.Cuda project copies it from <c>build/native/lib</c>), then beside this assembly,
+/// the LocalFeat.Cuda project copies it from <c>build/native/lib</c>), then in <c>runtimes/linux-x64/native</c>
+/// below it (the package's native asset in a portable app), then beside this assembly,
 /// then by the dynamic loader's search. Resolution uses
 /// <see cref="AssemblyLoadContext.ResolvingUnmanagedDll"/> (several handlers may coexist), not
 /// <see cref="NativeLibrary.SetDllImportResolver"/> (one per assembly).
@@ -40,6 +41,8 @@ public static unsafe partial class HostEmulation
     public static IReadOnlyList<string> Candidates =>
     [
         Path.Combine(AppContext.BaseDirectory, FileName),
+        // Where a portable app that took the LocalFeat.Cuda package gets the package's native asset.
+        Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", FileName),
         Path.Combine(Path.GetDirectoryName(typeof(HostEmulation).Assembly.Location) ?? AppContext.BaseDirectory, FileName),
         FileName,
     ];
