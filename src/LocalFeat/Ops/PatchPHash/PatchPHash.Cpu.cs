@@ -7,6 +7,7 @@ namespace LocalFeat.Ops;
 // Fused CPU pHash: per patch, the 32×32 bilinear samples into a stack buffer, 40 butterfly transforms that compute
 // only the 8 low coefficients, the median by a sort of 64 and the bits. The float operations and their order are
 // those of kernels/phash.cu (fmaf ↔ MathF.FusedMultiplyAdd), so Cpu and Kernel agree bit for bit.
+[System.Runtime.CompilerServices.SkipLocalsInit]  // every stack buffer is written before it is read
 public static partial class PatchPHash
 {
     private const int PatchesPerTask = 64;
