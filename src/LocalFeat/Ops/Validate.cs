@@ -32,10 +32,10 @@ internal static class Validate
             throw new ArgumentException($"argument '{name}': expected device {reference.device} (as '{referenceName}'), got {t.device}", name);
     }
 
-    /// <summary>NaN or ±Inf would make the selection undefined: rejected up front.</summary>
+    /// <summary>NaN or ±Inf would make the selection undefined: rejected up front where <see cref="OpChecks.CheckValues"/> allows.</summary>
     public static void Finite(Tensor t, string name)
     {
-        if (t.numel() == 0) return;
+        if (t.numel() == 0 || !OpChecks.ChecksValuesOf(t)) return;
         using var scope = torch.NewDisposeScope();
         if (!t.isfinite().all().item<bool>())
             throw new ArgumentException($"argument '{name}': expected finite values, got NaN or Inf", name);
