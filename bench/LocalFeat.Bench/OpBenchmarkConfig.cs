@@ -2,6 +2,7 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using LocalFeat.Cuda.Driver;
 using LocalFeat.Ops;
 using TorchSharp;
@@ -11,13 +12,14 @@ namespace LocalFeat.Bench;
 
 /// <summary>
 /// Few, long iterations: one op call takes milliseconds to seconds here. Memory diagnoser on; the managed
-/// numbers do not include libtorch's native allocations. A command-line job (--job short) replaces this one.
+/// numbers do not include libtorch's native allocations. A default job: a command-line job (--job short) replaces
+/// it. In process, as Program.cs explains.
 /// </summary>
 public sealed class OpBenchmarkConfig : ManualConfig
 {
     public OpBenchmarkConfig()
     {
-        AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(7).WithId("op"));
+        AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(2).WithIterationCount(7).WithToolchain(InProcessEmitToolchain.Instance).WithId("op").AsDefault());
         AddDiagnoser(MemoryDiagnoser.Default);
         AddColumnProvider(DefaultColumnProviders.Instance);
         AddColumn(StatisticColumn.Median);
