@@ -172,7 +172,7 @@ public class D2SoftDetectKernelTests
         Assert.All(dx.narrow(0, 0, 1).data<float>().ToArray(), v => Assert.Equal(0f, v));
     }
 
-    [GpuFact]
+    [TorchCudaFact]
     public void Device_MatchesReference()
     {
         using var scope = torch.NewDisposeScope();

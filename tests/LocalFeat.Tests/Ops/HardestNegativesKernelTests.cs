@@ -227,7 +227,7 @@ public class HardestNegativesKernelTests
         KernelTestUtil.BitEqual(d1, d2, "distance");
     }
 
-    [GpuFact]
+    [TorchCudaFact]
     public void Device_Kernel_MatchesReference()
     {
         using var scope = torch.NewDisposeScope();

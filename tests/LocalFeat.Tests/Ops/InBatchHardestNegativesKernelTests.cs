@@ -157,7 +157,7 @@ public class InBatchHardestNegativesKernelTests
         }
     }
 
-    [GpuFact]
+    [TorchCudaFact]
     public void Device_Kernel_MatchesReference()
     {
         using var disposeScope = torch.NewDisposeScope();

@@ -76,4 +76,19 @@ public class OpChecksTests
         Assert.All(ib.data<long>().ToArray(), v => Assert.InRange(v, -1, 3));
         Assert.Equal(new long[] { 4, 2 }, sb.shape);
     }
+
+    [TorchCudaFact]
+    public void Default_LeavesCudaTensorValuesUnchecked_AndAlwaysChecksThem()
+    {
+        using var scope = torch.NewDisposeScope();
+        var cuda = new Device(DeviceType.CUDA, 0);
+        var a = WithNaN(torch.randn([4, 3], generator: new Generator(5))).to(cuda);
+        var c = torch.randn([5, 3], generator: new Generator(6)).to(cuda);
+        var (ap, cp) = (torch.zeros(4, 2).to(cuda), torch.full([5, 2], 9.0).to(cuda));
+        Assert.False(OpChecks.ChecksValuesOf(a));
+        var (index, _) = HardestNegatives.Apply(a, c, ap, cp, 1, SafeWindow.Square, Backend.Kernel);  // no device wait, no throw
+        Assert.Equal(new long[] { 4 }, index.shape);
+        using var checks = Checks(ValueChecks.Always);
+        Assert.Equal("anchors", Assert.Throws<ArgumentException>(() => HardestNegatives.Apply(a, c, ap, cp, 1, SafeWindow.Square, Backend.Kernel)).ParamName);
+    }
 }
