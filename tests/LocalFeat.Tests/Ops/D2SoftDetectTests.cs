@@ -94,5 +94,10 @@ public class D2SoftDetectTests
         Assert.Contains("at least one channel", e.Message);
         Assert.Equal("eps", Assert.Throws<ArgumentOutOfRangeException>(() => D2SoftDetect.Apply(torch.zeros(1, 1, 2, 2), eps: 0)).ParamName);
         Assert.Throws<ArgumentNullException>(() => D2SoftDetect.Apply(null!));
+        var disposed = torch.zeros(1, 1, 2, 2);
+        disposed.Dispose();
+        e = Assert.Throws<ArgumentException>(() => D2SoftDetect.Apply(disposed));
+        Assert.Equal("features", e.ParamName);
+        Assert.Contains("got a disposed tensor", e.Message);
     }
 }
