@@ -31,18 +31,21 @@ internal static class OpAssert
         for (int i = 0; i < e.Length; i++) Assert.True(e[i] == a[i], $"{what}[{i}]: expected {e[i]}, got {a[i]}");
     }
 
-    /// <summary>Central differences of a scalar function (float64) with respect to every element of x.</summary>
+    /// <summary>
+    /// Central differences of a scalar function with respect to every element of x (TorchSharp has no gradcheck):
+    /// the perturbed inputs keep x's dtype, so float32-only backends can be checked too (with a larger h).
+    /// </summary>
     public static double[] NumericGradient(Func<Tensor, double> f, Tensor x, double h = 1e-6)
     {
-        var values = x.data<double>().ToArray();
+        var values = x.@double().data<double>().ToArray();
         var grad = new double[values.Length];
         for (int i = 0; i < values.Length; i++)
         {
             double keep = values[i];
             values[i] = keep + h;
-            using (var plus = torch.tensor(values, x.shape)) grad[i] = f(plus);
+            using (var plus = torch.tensor(values, x.shape, x.dtype)) grad[i] = f(plus);
             values[i] = keep - h;
-            using (var minus = torch.tensor(values, x.shape)) grad[i] -= f(minus);
+            using (var minus = torch.tensor(values, x.shape, x.dtype)) grad[i] -= f(minus);
             grad[i] /= 2 * h;
             values[i] = keep;
         }
@@ -51,7 +54,7 @@ internal static class OpAssert
 
     public static void GradientMatches(double[] numeric, Tensor analytic, string what, double tol = 1e-5)
     {
-        var a = analytic.data<double>().ToArray();
+        var a = analytic.@double().data<double>().ToArray();
         for (int i = 0; i < a.Length; i++)
             Assert.True(Math.Abs(numeric[i] - a[i]) <= tol * (1 + Math.Abs(numeric[i])), $"{what}[{i}]: finite differences {numeric[i]}, autograd {a[i]}");
     }
