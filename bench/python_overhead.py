@@ -1,5 +1,5 @@
 """Per-call cost of a + b on 4-element float tensors in Python (python3-torch), the yardstick of
-BindingOverheadBenchmarks.AddSmall. Run: /usr/bin/python3 bench/python_overhead.py"""
+CallOverheadBenchmarks.AddSmall. Run: /usr/bin/python3 bench/python_overhead.py"""
 import timeit
 
 import torch

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using LocalFeat.Ops;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Bench;
 
@@ -26,9 +27,9 @@ public class D2SoftDetectBenchmarks
         torch.set_num_threads(Environment.ProcessorCount);
         long[] s = Shape.Split('x').Select(long.Parse).ToArray();
         using var g = new Generator(1);
-        var device = Backend == Backend.Kernel ? Device.CUDA(0) : Device.CPU;
-        _features = torch.randn(s, g).to(device).DetachFromDisposeScope();
-        _grad = torch.rand([s[0], s[2], s[3]], g).to(device).DetachFromDisposeScope();
+        var device = OpBenchmarkConfig.DeviceOf(Backend);
+        _features = torch.randn(s, generator: g).to(device).DetachFromDisposeScope();
+        _grad = torch.rand([s[0], s[2], s[3]], generator: g).to(device).DetachFromDisposeScope();
     }
 
     [GlobalCleanup]
@@ -41,7 +42,9 @@ public class D2SoftDetectBenchmarks
     [Benchmark]
     public void Forward()
     {
-        using var scores = D2SoftDetect.Apply(_features, backend: Backend);
+        using var scope = torch.NewDisposeScope();
+        D2SoftDetect.Apply(_features, backend: Backend);
+        OpBenchmarkConfig.Synchronize(Backend);
     }
 
     [Benchmark]
@@ -50,5 +53,6 @@ public class D2SoftDetectBenchmarks
         using var scope = torch.NewDisposeScope();
         var x = _features.detach().requires_grad_();
         (D2SoftDetect.Apply(x, backend: Backend) * _grad).sum().backward();
+        OpBenchmarkConfig.Synchronize(Backend);
     }
 }

@@ -15,6 +15,8 @@ public static class D2NetLoss
     /// Square safe window in feature cells. <paramref name="cells1"/> [N,2] int64 are the (row, col) cells of
     /// image 1; <paramref name="pos2"/> [N,2] float32 their correspondences in image 2's feature grid (cell
     /// units, bilinearly sampled). Features are raw [C,H,W] maps (normalised here), scores [H,W].
+    /// Cells outside the grid and positions outside it or NaN are rejected where <see cref="OpChecks.CheckValues"/>
+    /// checks values; unchecked, they are the caller's bug (libtorch's index errors, or garbage on CUDA).
     /// </summary>
     public static Tensor Apply(Tensor features1, Tensor scores1, Tensor features2, Tensor scores2, Tensor cells1, Tensor pos2,
         double margin = 1, double safeRadius = 4, Backend backend = Backend.Auto)
@@ -64,7 +66,8 @@ public static class D2NetLoss
         Validate.Dim(c1[1], 2, nameof(cells1), "columns (row, col)");
         Validate.Dim(q2[1], 2, nameof(pos2), "columns (row, col)");
         Validate.Dim(q2[0], c1[0], nameof(pos2), "rows N (as cells1)");
-        if (c1[0] > 0)
+        // Range checks read values (a device wait on CUDA): as OpChecks.CheckValues says.
+        if (c1[0] > 0 && OpChecks.ChecksValuesOf(cells1))
         {
             using var scope = torch.NewDisposeScope();
             var rows = cells1.select(1, 0);

@@ -16,7 +16,8 @@ public static partial class D2SoftDetect
         var shape = Validate.Tensor(features, nameof(features), ScalarType.Float32, 4, "[B, C, H, W]");
         if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "expected eps > 0");
         if (shape[1] == 0) throw new ArgumentException($"argument 'features': expected at least one channel, got {Validate.Describe(features)}", nameof(features));
-        if (shape[0] == 0 || shape[2] == 0 || shape[3] == 0) return torch.zeros([shape[0], shape[2], shape[3]], device: features.device);
+        // Nothing to score: an empty result that still hangs off the graph of features (a zero gradient), on every backend.
+        if (shape[0] == 0 || shape[2] == 0 || shape[3] == 0) return features.sum(1).mul(0);
         if (backend == Backend.Auto) backend = features.is_cuda ? Backend.Kernel : Backend.Cpu;
         if (backend == Backend.Reference) return Reference(features, eps);
         if (backend == Backend.Cpu) Validate.OnCpu(features, nameof(features), backend);

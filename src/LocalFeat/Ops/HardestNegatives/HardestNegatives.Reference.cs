@@ -15,7 +15,11 @@ public static partial class HardestNegatives
         using var scope = torch.NewDisposeScope();
         long n = anchors.size(0), m = candidates.size(0);
         if (n == 0 || m == 0)
-            return (torch.full([n], -1, ScalarType.Int64).MoveToOuterDisposeScope(), torch.full([n], double.PositiveInfinity).MoveToOuterDisposeScope());
+        {
+            // No pair: +∞ everywhere, linked to both inputs' graphs (zero gradients) like the other backends' results.
+            var unmatched = (anchors.sum(1) * 0 + candidates.sum() * 0).add(double.PositiveInfinity);
+            return (torch.full([n], -1, ScalarType.Int64).MoveToOuterDisposeScope(), unmatched.MoveToOuterDisposeScope());
+        }
         var distances = (anchors.pow(2).sum(1, keepdim: true) + candidates.pow(2).sum(1).unsqueeze(0)
                          - 2 * anchors.mm(candidates.t())).clamp_min(0);
         var offsets = anchorPos.unsqueeze(1) - candidatePos.unsqueeze(0);  // [N, M, K]

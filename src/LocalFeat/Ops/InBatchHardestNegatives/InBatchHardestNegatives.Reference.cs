@@ -11,7 +11,11 @@ public static partial class InBatchHardestNegatives
         using var disposeScope = torch.NewDisposeScope();
         long n = anchors.size(0);
         if (n == 0)
-            return (torch.full([0, k], -1, ScalarType.Int64).MoveToOuterDisposeScope(), torch.full([0, k], double.NegativeInfinity).MoveToOuterDisposeScope());
+        {
+            // Empty, but linked to both inputs' graphs (zero gradients) like the other backends' results.
+            var none = (anchors.sum(1, keepdim: true) * 0 + positives.sum() * 0).expand(0, k).add(double.NegativeInfinity);
+            return (torch.full([0, k], -1, ScalarType.Int64).MoveToOuterDisposeScope(), none.MoveToOuterDisposeScope());
+        }
         var similarity = anchors.mm(positives.t());
         var sameGroup = group.unsqueeze(1).eq(group.unsqueeze(0));
         var notSelf = torch.eye(n, dtype: ScalarType.Bool).logical_not();
