@@ -27,15 +27,15 @@ internal static class Validate
 
     public static void SameDevice(Tensor reference, string referenceName, Tensor t, string name)
     {
-        // torch.Device is a class without value equality: compare type and index.
+        // TorchSharp's Device is a class without value equality: compare type and index.
         if (t.device_type != reference.device_type || t.device_index != reference.device_index)
             throw new ArgumentException($"argument '{name}': expected device {reference.device} (as '{referenceName}'), got {t.device}", name);
     }
 
-    /// <summary>NaN or ±Inf would make the selection undefined: rejected up front.</summary>
+    /// <summary>NaN or ±Inf would make the selection undefined: rejected up front where <see cref="OpChecks.CheckValues"/> allows.</summary>
     public static void Finite(Tensor t, string name)
     {
-        if (t.numel() == 0) return;
+        if (t.numel() == 0 || !OpChecks.ChecksValuesOf(t)) return;
         using var scope = torch.NewDisposeScope();
         if (!t.isfinite().all().item<bool>())
             throw new ArgumentException($"argument '{name}': expected finite values, got NaN or Inf", name);
