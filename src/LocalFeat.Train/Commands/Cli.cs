@@ -1,5 +1,4 @@
 using System.CommandLine;
-using LocalFeat.Torch;
 using LocalFeat.Train.Training;
 using Spectre.Console;
 
@@ -31,7 +30,7 @@ internal static class Cli
     {
         try { return body(); }
         catch (Exception e) when (e is ConfigException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-                                    or TorchException or ArgumentException or InvalidOperationException)
+                                    or ArgumentException or InvalidOperationException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

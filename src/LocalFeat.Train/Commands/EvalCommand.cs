@@ -1,5 +1,4 @@
 using System.CommandLine;
-using LocalFeat.Torch;
 using LocalFeat.Train.Evaluation;
 using LocalFeat.Train.Training;
 
@@ -40,7 +39,7 @@ internal static class EvalCommand
     {
         using var trained = TrainedModel.Open(checkpointPath, overrides, c => { if (pairsDir != null) c.EvalPairs = pairsDir; });
         var (info, c, model) = (trained.Info, trained.Config, trained.Model);
-        var ours = trained.Extractor($"ours ({model.Name})");
+        var ours = trained.Extractor($"ours ({Checkpoint.ModelName(model.Kind)})");
         var methods = new List<IFeatureExtractor> { ours };
         methods.AddRange(Evaluator.Baselines(c.EvalBudget));
 
@@ -52,7 +51,7 @@ internal static class EvalCommand
             else sets.Add((PairSets.GrafSet, [graf]));
             sets.Add((PairSets.SyntheticSet, PairSets.Synthetic(c, c.EvalSyntheticPairs, Cli.Warn)));
             if (c.EvalPairs != null) sets.Add(($"HPatches {Path.GetFileName(Path.TrimEndingDirectorySeparator(c.EvalPairs))}", PairSets.HPatches(c.EvalPairs, Cli.Warn)));
-            string header = $"Model **{model.Name}** from `{info.Folder}` (step {info.Step}); detection **{c.EvalDetection}**" +
+            string header = $"Model **{Checkpoint.ModelName(model.Kind)}** from `{info.Folder}` (step {info.Step}); detection **{c.EvalDetection}**" +
                             (c.EvalDetection == "hard" ? $" (edge threshold {c.EvalEdgeThreshold})" : " (soft score, 3×3 NMS)") +
                             $", budget {c.EvalBudget} keypoints, {(c.EvalDense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +
                             $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.EvalRansacThreshold} px.";

@@ -1,6 +1,8 @@
-using LocalFeat.Torch;
+using LocalFeat.Features;
+using LocalFeat.Models;
 using LocalFeat.Train.Evaluation;
-using LocalFeat.Train.Models;
+using TorchSharp;
+using static TorchSharp.torch;
 using LocalFeat.Train.Training;
 
 namespace LocalFeat.Train.Commands;
@@ -37,7 +39,11 @@ internal sealed class TrainedModel : IDisposable
 
     /// <summary>The model's keypoints and descriptors with the eval_* settings.</summary>
     public NetExtractor Extractor(string name = "ours") =>
-        new(Model, Config.EvalDetection, Config.EvalBudget, Config.EvalEdgeThreshold, Config.EvalDense, Device, name, Config.EvalRefine);
+        new(Model, Options(Config), name);
+
+    /// <summary>The library's extraction settings of the eval_* keys.</summary>
+    public static ExtractionOptions Options(TrainConfig c) =>
+        new(c.EvalDetection == "soft" ? DetectionMode.Soft : DetectionMode.Hard, c.EvalBudget, c.EvalEdgeThreshold, c.EvalRefine, c.EvalDense);
 
     public void Dispose() => Model.Dispose();
 }

@@ -6,8 +6,6 @@ using System.Text.Json.Serialization;
 
 namespace LocalFeat.Train.Training;
 
-/// <summary>A setting that is out of range, of the wrong type or unknown; the message names key, expected and received.</summary>
-public sealed class ConfigException(string message) : Exception(message);
 
 /// <summary>
 /// Every setting of <c>localfeat train</c> (and of the eval that follows it). Keys are the JSON names; a config
@@ -220,6 +218,14 @@ public sealed class TrainConfig
         if (Model == "tiny" && Vgg16Weights != null)
             throw new ConfigException($"config 'vgg16_weights': only used with model vgg16, got '{Vgg16Weights}' with model tiny");
     }
+
+    /// <summary>The model kind of a validated <c>model</c> setting.</summary>
+    public static LocalFeat.Models.FeatureNetKind ModelKind(string name) => name switch
+    {
+        "tiny" => LocalFeat.Models.FeatureNetKind.Tiny,
+        "vgg16" => LocalFeat.Models.FeatureNetKind.Vgg16,
+        _ => throw new ConfigException($"config 'model': expected one of tiny | vgg16, got '{name}'"),
+    };
 
     private static string Fmt(double v) => v.ToString("R", CultureInfo.InvariantCulture);
 

@@ -1,21 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
-using LocalFeat.Torch;
+using LocalFeat.Models;
 using LocalFeat.Train.Data;
-using LocalFeat.Train.Models;
+using TorchSharp;
+using static TorchSharp.torch;
 using LocalFeat.Train.Reporting;
 
 namespace LocalFeat.Train.Training;
-
-/// <summary>Receives training progress (Spectre live display, plain lines, or nothing in tests).</summary>
-public interface ITrainProgress
-{
-    void Started(long firstStep, long totalSteps);
-    void Stepped(long completed, long totalSteps, Trainer.StepResult result, double imagesPerSecond);
-    void Message(string text);
-}
-
-public sealed record TrainOutcome(long StartStep, long FinalStep, bool Interrupted, string Checkpoint, double? LastLoss, TimeSpan Elapsed);
 
 /// <summary>
 /// A whole training run: resolve the device and threads, build or resume model and optimizer, load data on
@@ -55,8 +46,8 @@ public static class TrainSession
         }
         else
         {
-            torch.manual_seed((ulong)config.Seed);
-            model = FeatureNet.Create(config.Model);
+            torch.manual_seed(config.Seed);
+            model = FeatureNet.Create(TrainConfig.ModelKind(config.Model));
             if (config.Vgg16Weights != null) model.LoadTorchvisionVgg16(config.Vgg16Weights);
         }
         using var ownedModel = model;
@@ -124,8 +115,8 @@ public static class TrainSession
 
     public static Device ResolveDevice(string name)
     {
-        var device = Device.Parse(name);
-        if (device.Type == DeviceType.CUDA && torch.system_report()["torch_cuda"] != "yes")
+        var device = torch.device(name);
+        if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
             throw new ConfigException($"config 'device': expected cpu on this machine (this libtorch build has no CUDA or no GPU is present), got '{name}'");
         return device;
     }

@@ -1,8 +1,9 @@
 using LocalFeat.Ops;
-using LocalFeat.Torch;
-using LocalFeat.Torch.optim;
+using LocalFeat.Models;
 using LocalFeat.Train.Data;
-using LocalFeat.Train.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Train.Training;
 
@@ -14,8 +15,8 @@ public sealed class Trainer : IDisposable
         Model = model;
         Config = config;
         Device = device;
-        if (model.Name == "vgg16" && config.Finetune == "conv4_3") model.FreezeAllButLast();
-        Optimizer = new Adam(model.TrainableParameters(), lr: config.Lr, weight_decay: config.WeightDecay);
+        if (model.Kind == FeatureNetKind.Vgg16 && config.Finetune == "conv4_3") model.FreezeAllButLast();
+        Optimizer = torch.optim.Adam(model.TrainableParameters(), lr: config.Lr, weight_decay: config.WeightDecay);
     }
 
     public FeatureNet Model { get; }
@@ -63,20 +64,20 @@ public sealed class Trainer : IDisposable
     public StepResult Step(Batch batch, long step)
     {
         double lr = LearningRate(Config, step);
-        Optimizer.lr = lr;
+        foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
         using var scope = torch.NewDisposeScope();
         var (loss, pairs) = BatchLoss(Model, batch, Config, Device);
         double value = loss.item<float>();
         if (!double.IsFinite(value)) throw new InvalidOperationException($"loss is {value} at step {step} (sources {string.Join(", ", batch.Sources)}): try a lower lr or grad_clip");
         Optimizer.zero_grad();
         loss.backward();
-        double norm = ClipGradients(Model.TrainableParameters().ToArray(), Config.GradClip);
+        double norm = ClipGradients(Model.TrainableParameters().ToArray<Tensor>(), Config.GradClip);
         Optimizer.step();
         return new StepResult(value, lr, norm, pairs, batch.Matches.Sum(m => m.Count));
     }
 
     /// <summary>Global L2 norm of the gradients; scaled down to <paramref name="maxNorm"/> when above it (0 = no clipping).</summary>
-    public static double ClipGradients(Tensor[] parameters, double maxNorm)
+    public static double ClipGradients(IReadOnlyList<Tensor> parameters, double maxNorm)
     {
         using var scope = torch.NewDisposeScope();
         var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToArray();
