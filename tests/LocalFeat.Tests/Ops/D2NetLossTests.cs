@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using LocalFeat.Ops;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit;
 
 namespace LocalFeat.Tests.Ops;
@@ -68,12 +69,12 @@ public class D2NetLossTests
     private static (Tensor f1, Tensor s1, Tensor f2, Tensor s2, Tensor cells1, Tensor pos2) Pair(ulong seed)
     {
         using var g = new Generator(seed);
-        var f1 = torch.randn([6, 10, 11], g);
-        var f2 = torch.randn([6, 10, 11], g);
-        var s1 = torch.rand([10, 11], g).add(0.1);
-        var s2 = torch.rand([10, 11], g).add(0.1);
-        var cells1 = torch.stack([torch.randint(0, 10, [15], g), torch.randint(0, 11, [15], g)], 1);
-        var pos2 = torch.stack([torch.rand([15], g).mul(9), torch.rand([15], g).mul(10)], 1);
+        var f1 = torch.randn([6, 10, 11], generator: g);
+        var f2 = torch.randn([6, 10, 11], generator: g);
+        var s1 = torch.rand([10, 11], generator: g).add(0.1);
+        var s2 = torch.rand([10, 11], generator: g).add(0.1);
+        var cells1 = torch.stack([torch.randint(0, 10, [15], generator: g), torch.randint(0, 11, [15], generator: g)], 1);
+        var pos2 = torch.stack([torch.rand([15], generator: g).mul(9), torch.rand([15], generator: g).mul(10)], 1);
         return (f1, s1, f2, s2, cells1, pos2);
     }
 
@@ -85,9 +86,9 @@ public class D2NetLossTests
         var (f1, s1, f2, s2, cells1, pos2) = Pair(21);
         var json = JsonSerializer.Serialize(new Dictionary<string, object>
         {
-            ["f1"] = f1.ToArray<float>(), ["f1_shape"] = f1.shape, ["f2"] = f2.ToArray<float>(), ["f2_shape"] = f2.shape,
-            ["s1"] = s1.ToArray<float>(), ["s1_shape"] = s1.shape, ["s2"] = s2.ToArray<float>(), ["s2_shape"] = s2.shape,
-            ["cells1"] = cells1.ToArray<long>(), ["pos2"] = pos2.ToArray<float>(),
+            ["f1"] = f1.data<float>().ToArray(), ["f1_shape"] = f1.shape, ["f2"] = f2.data<float>().ToArray(), ["f2_shape"] = f2.shape,
+            ["s1"] = s1.data<float>().ToArray(), ["s1_shape"] = s1.shape, ["s2"] = s2.data<float>().ToArray(), ["s2_shape"] = s2.shape,
+            ["cells1"] = cells1.data<long>().ToArray(), ["pos2"] = pos2.data<float>().ToArray(),
         });
         using var expected = JsonDocument.Parse(RunPython(D2NetPython, json));
         var inputs = new[] { f1, s1, f2, s2 }.Select(t => t.clone().requires_grad_()).ToArray();
@@ -129,7 +130,7 @@ public class D2NetLossTests
         var loss = D2NetLoss.Apply(f, s1, f2, s2, torch.zeros([0, 2], ScalarType.Int64), torch.zeros(0, 2), backend: backend);
         Assert.Equal(0f, loss.item<float>());
         loss.backward();
-        Assert.All(f.grad!.ToArray<float>(), v => Assert.Equal(0f, v));
+        Assert.All(f.grad!.data<float>().ToArray(), v => Assert.Equal(0f, v));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using LocalFeat.Cuda;
 using LocalFeat.Ops;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit;
 
 namespace LocalFeat.Tests.Ops;
@@ -25,8 +26,8 @@ public class D2SoftDetectKernelTests
     private static void AssertBitEqual(Tensor expected, Tensor actual, string what)
     {
         Assert.Equal(expected.shape, actual.shape);
-        var e = expected.ToArray<float>();
-        var a = actual.ToArray<float>();
+        var e = expected.data<float>().ToArray();
+        var a = actual.data<float>().ToArray();
         for (int i = 0; i < e.Length; i++)
             Assert.True(BitConverter.SingleToInt32Bits(e[i]) == BitConverter.SingleToInt32Bits(a[i]), $"{what}[{i}]: {e[i]:R} vs {a[i]:R}");
     }
@@ -34,7 +35,7 @@ public class D2SoftDetectKernelTests
     private static (Tensor x, Tensor g) Inputs(long[] shape, ulong seed)
     {
         var gen = new Generator(seed);
-        return (torch.randn(shape, gen), torch.rand([shape[0], shape[2], shape[3]], gen));
+        return (torch.randn(shape, generator: gen), torch.rand([shape[0], shape[2], shape[3]], generator: gen));
     }
 
     [Theory]
@@ -153,7 +154,7 @@ public class D2SoftDetectKernelTests
             var (s, dx) = Run(x, g, chunks);
             OpAssert.Close(rs, s, "scores");
             OpAssert.Close(rg, dx, "grad", atol: 1e-5, rtol: 1e-3);
-            Assert.All(dx.narrow(1, 3, 3).ToArray<float>(), v => Assert.Equal(0f, v));
+            Assert.All(dx.narrow(1, 3, 3).data<float>().ToArray(), v => Assert.Equal(0f, v));
         }
     }
 
@@ -167,8 +168,8 @@ public class D2SoftDetectKernelTests
         var (s, dx) = Run(x, g);
         OpAssert.Close(rs, s, "scores");
         OpAssert.Close(rg, dx, "grad", atol: 1e-5, rtol: 1e-3);
-        Assert.All(s.narrow(0, 0, 1).ToArray<float>(), v => Assert.Equal(0f, v));
-        Assert.All(dx.narrow(0, 0, 1).ToArray<float>(), v => Assert.Equal(0f, v));
+        Assert.All(s.narrow(0, 0, 1).data<float>().ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(dx.narrow(0, 0, 1).data<float>().ToArray(), v => Assert.Equal(0f, v));
     }
 
     [GpuFact]

@@ -1,5 +1,6 @@
 using LocalFeat.Ops;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit;
 
 namespace LocalFeat.Tests.Ops;
@@ -21,8 +22,8 @@ public class D2SoftDetectTests
     {
         using var scope = torch.NewDisposeScope();
         using var gen = new Generator(11);
-        var x = torch.randn(shape, gen);
-        var g = torch.rand([shape[0], shape[2], shape[3]], gen);
+        var x = torch.randn(shape, generator: gen);
+        var g = torch.rand([shape[0], shape[2], shape[3]], generator: gen);
         var xr = x.clone().requires_grad_();
         var xb = x.clone().requires_grad_();
         var reference = D2SoftDetect.Apply(xr, backend: Backend.Reference);
@@ -38,20 +39,20 @@ public class D2SoftDetectTests
     public void ScoresOfASample_SumToOne_AndNonPositiveFeaturesScoreZero(Backend backend)
     {
         using var scope = torch.NewDisposeScope();
-        var x = torch.randn([2, 4, 6, 5], new Generator(3));
+        var x = torch.randn([2, 4, 6, 5], generator: new Generator(3));
         var s = D2SoftDetect.Apply(x, backend: backend);
-        foreach (float total in s.sum([1, 2]).ToArray<float>()) Assert.Equal(1f, total, 1e-5);
+        foreach (float total in s.sum([1, 2]).data<float>().ToArray()) Assert.Equal(1f, total, 1e-5);
         // A sample with no positive activation: every score is 0, never NaN.
         var dead = D2SoftDetect.Apply(torch.full([1, 3, 4, 4], -1.0), backend: backend);
-        Assert.All(dead.ToArray<float>(), v => Assert.Equal(0f, v));
+        Assert.All(dead.data<float>().ToArray(), v => Assert.Equal(0f, v));
     }
 
     [Fact]
     public void ReferenceGradient_MatchesFiniteDifferences()
     {
         using var scope = torch.NewDisposeScope();
-        var x = torch.randn([2, 3, 4, 5], new Generator(5), ScalarType.Float64);
-        var g = torch.rand([2, 4, 5], new Generator(6), ScalarType.Float64);
+        var x = torch.randn([2, 3, 4, 5], ScalarType.Float64, generator: new Generator(5));
+        var g = torch.rand([2, 4, 5], ScalarType.Float64, generator: new Generator(6));
         double F(Tensor t) => (D2SoftDetect.Reference(t, 1e-12) * g).sum().item<double>();
         var xr = x.clone().requires_grad_();
         (D2SoftDetect.Reference(xr, 1e-12) * g).sum().backward();
@@ -63,7 +64,7 @@ public class D2SoftDetectTests
     {
         // One channel, 1×2 map, x = (1, 2): M = 2, E = (e^0.5, e^1); each window sees both pixels and 4 border ones.
         using var scope = torch.NewDisposeScope();
-        var s = D2SoftDetect.Apply(torch.tensor(new float[] { 1, 2 }, 1, 1, 1, 2), backend: Backend.Reference).ToArray<float>();
+        var s = D2SoftDetect.Apply(torch.tensor(new float[] { 1, 2 }, 1, 1, 1, 2), backend: Backend.Reference).data<float>().ToArray();
         double e1 = Math.Exp(0.5), e2 = Math.E, window = e1 + e2 + 4;
         double g1 = e1 / window * 1, g2 = e2 / window * 1;  // beta = x / channel max = 1 for a single channel
         Assert.Equal(g1 / (g1 + g2), s[0], 1e-6);

@@ -1,9 +1,10 @@
 using LocalFeat.Cuda;
 using LocalFeat.Ops;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit;
 using Xunit.Abstractions;
-using F = LocalFeat.Torch.nn.functional;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LocalFeat.Tests.Ops;
 
@@ -17,11 +18,11 @@ internal static class KernelTestUtil
         Assert.Equal(expected.dtype, actual.dtype);
         if (expected.dtype == ScalarType.Int64)
         {
-            Assert.Equal(expected.ToArray<long>(), actual.ToArray<long>());
+            Assert.Equal(expected.data<long>().ToArray(), actual.data<long>().ToArray());
             return;
         }
-        var e = expected.ToArray<float>();
-        var a = actual.ToArray<float>();
+        var e = expected.data<float>().ToArray();
+        var a = actual.data<float>().ToArray();
         for (int i = 0; i < e.Length; i++)
             Assert.True(BitConverter.SingleToInt32Bits(e[i]) == BitConverter.SingleToInt32Bits(a[i]), $"{what}[{i}]: {e[i]:R} vs {a[i]:R}");
     }
@@ -30,7 +31,7 @@ internal static class KernelTestUtil
     public static HostKernelRuntime Shuffled(ulong seed) => new(new HostEmulationOptions(ShuffledSchedule: true, Seed: seed));
 
     /// <summary>Small integers as floats: every dot product and norm is exact, so equal rows tie exactly in every backend.</summary>
-    public static Tensor IntegerRows(long rows, long d, Generator g) => torch.randint(-3, 4, [rows, d], g).@float();
+    public static Tensor IntegerRows(long rows, long d, Generator g) => torch.randint(-3, 4, [rows, d], generator: g).@float();
 
     /// <summary>
     /// Rounds to multiples of 1/16: dot products and norms of such rows are exact in float32 in any summation
@@ -46,13 +47,13 @@ public class HardestNegativesKernelTests
     internal static (Tensor a, Tensor c, Tensor ap, Tensor cp) Inputs(int n, int m, int d, SafeWindow window, ulong seed, bool quantized = false)
     {
         using var g = new Generator(seed);
-        var a = F.normalize(torch.randn([n, d], g));
-        var c = F.normalize(torch.randn([m, d], g));
+        var a = F.normalize(torch.randn([n, d], generator: g));
+        var c = F.normalize(torch.randn([m, d], generator: g));
         if (quantized) (a, c) = (KernelTestUtil.Quantized(a), KernelTestUtil.Quantized(c));
         int k = window == SafeWindow.Square ? 2 : 3;
         // Positions on a 0.5 grid: no candidate lies exactly on the window's boundary (radius 4 / 5.3).
-        var ap = torch.randint(0, 24, [n, k], g).@float().mul(0.5);
-        var cp = torch.randint(0, 24, [m, k], g).@float().mul(0.5);
+        var ap = torch.randint(0, 24, [n, k], generator: g).@float().mul(0.5);
+        var cp = torch.randint(0, 24, [m, k], generator: g).@float().mul(0.5);
         return (a, c, ap, cp);
     }
 
@@ -78,7 +79,7 @@ public class HardestNegativesKernelTests
         OpAssert.Equal(ir, ik, "index");
         OpAssert.Close(dr, dk, "distance");
 
-        var w = torch.rand([n], new Generator(11)).add(0.5);
+        var w = torch.rand([n], generator: new Generator(11)).add(0.5);
         torch.where(ir.ge(0), dr, 0.0).mul(w).sum().backward();
         torch.where(ik.ge(0), dk, 0.0).mul(w).sum().backward();
         OpAssert.Close(ar.grad!, ak.grad!, "grad anchors");
@@ -140,15 +141,15 @@ public class HardestNegativesKernelTests
         Assert.Equal(new long[] { 0 }, d0.shape);
         // M = 0
         var (i1, d1) = HardestNegatives.Apply(torch.randn([5, 3]), torch.zeros([0, 3]), torch.zeros([5, 3]), torch.zeros([0, 3]), 1, SafeWindow.Sphere, Backend.Kernel);
-        Assert.All(i1.ToArray<long>(), v => Assert.Equal(-1L, v));
-        Assert.All(d1.ToArray<float>(), v => Assert.Equal(float.PositiveInfinity, v));
+        Assert.All(i1.data<long>().ToArray(), v => Assert.Equal(-1L, v));
+        Assert.All(d1.data<float>().ToArray(), v => Assert.Equal(float.PositiveInfinity, v));
         // Everything inside the window (the radius covers the whole map), several tiles and splits.
         var (a, c, ap, cp) = Inputs(70, 150, 9, SafeWindow.Square, 2);
         var ak = a.clone().requires_grad_();
         var ck = c.clone().requires_grad_();
         var (i2, d2) = HardestNegatives.Apply(ak, ck, ap, cp, 1000, SafeWindow.Square, Backend.Kernel);
-        Assert.All(i2.ToArray<long>(), v => Assert.Equal(-1L, v));
-        Assert.All(d2.ToArray<float>(), v => Assert.Equal(float.PositiveInfinity, v));
+        Assert.All(i2.data<long>().ToArray(), v => Assert.Equal(-1L, v));
+        Assert.All(d2.data<float>().ToArray(), v => Assert.Equal(float.PositiveInfinity, v));
         torch.where(i2.ge(0), d2, 0.0).sum().backward();
         Assert.Equal(0f, ak.grad!.abs().sum().item<float>());
         Assert.Equal(0f, ck.grad!.abs().sum().item<float>());
@@ -166,9 +167,9 @@ public class HardestNegativesKernelTests
     {
         using var scope = torch.NewDisposeScope();
         var (a, c, ap, cp) = Inputs(100, 260, 21, SafeWindow.Sphere, 4);
-        var idx = torch.randint(-1, 260, [100], new Generator(3));
+        var idx = torch.randint(-1, 260, [100], generator: new Generator(3));
         idx.narrow(0, 0, 40).fill_(17);  // a bucket with many anchors
-        var grad = torch.randn([100], new Generator(4));
+        var grad = torch.randn([100], generator: new Generator(4));
         var (i1, d1) = HardestNegatives.KernelForward(a, c, ap, cp, 5.3f, SafeWindow.Sphere, splits: 3);
         var (ga1, gc1) = HardestNegatives.KernelBackward(a, c, idx, grad);
         foreach (var seed in new ulong[] { 1, 99 })
@@ -197,7 +198,7 @@ public class HardestNegativesKernelTests
         cp.narrow(0, 0, 1).fill_(-100);
         var (ar, cr) = (a.clone().requires_grad_(), c.clone().requires_grad_());
         var (ir, dr) = HardestNegatives.Apply(ar, cr, ap, cp, 4, SafeWindow.Square, Backend.Reference);
-        var w = torch.randn([300], new Generator(5));
+        var w = torch.randn([300], generator: new Generator(5));
         torch.where(ir.ge(0), dr, 0.0).mul(w).sum().backward();
 
         Tensor? first = null, firstA = null;
@@ -230,7 +231,7 @@ public class HardestNegativesKernelTests
     public void Device_Kernel_MatchesReference()
     {
         using var scope = torch.NewDisposeScope();
-        var cuda = Device.CUDA(0);
+        var cuda = new Device(DeviceType.CUDA, 0);
         foreach (var window in new[] { SafeWindow.Square, SafeWindow.Sphere })
             foreach (var (n, m, d) in new[] { (1, 1, 1), (37, 53, 19), (1024, 4096, 128), (300, 2000, 33) })
             {
@@ -238,15 +239,15 @@ public class HardestNegativesKernelTests
                 var (ir, dr) = HardestNegatives.Apply(a, c, ap, cp, Radius(window), window, Backend.Reference);
                 var (ak, ck) = (a.to(cuda).requires_grad_(), c.to(cuda).requires_grad_());
                 var (ik, dk) = HardestNegatives.Apply(ak, ck, ap.to(cuda), cp.to(cuda), Radius(window), window, Backend.Kernel);
-                OpAssert.Equal(ir, ik.to(Device.CPU), "index");
-                OpAssert.Close(dr, dk.to(Device.CPU), "distance");
+                OpAssert.Equal(ir, ik.to(torch.CPU), "index");
+                OpAssert.Close(dr, dk.to(torch.CPU), "distance");
 
                 var (ar, cr) = (a.clone().requires_grad_(), c.clone().requires_grad_());
                 var (ir2, dr2) = HardestNegatives.Apply(ar, cr, ap, cp, Radius(window), window, Backend.Reference);
                 torch.where(ir2.ge(0), dr2, 0.0).sum().backward();
                 torch.where(ik.ge(0), dk, 0.0).sum().backward();
-                OpAssert.Close(ar.grad!, ak.grad!.to(Device.CPU), "grad anchors");
-                OpAssert.Close(cr.grad!, ck.grad!.to(Device.CPU), "grad candidates");
+                OpAssert.Close(ar.grad!, ak.grad!.to(torch.CPU), "grad anchors");
+                OpAssert.Close(cr.grad!, ck.grad!.to(torch.CPU), "grad candidates");
             }
     }
 }

@@ -1,5 +1,6 @@
 using LocalFeat.Ops;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit;
 
 namespace LocalFeat.Tests.Ops;
@@ -24,11 +25,11 @@ public class HardestNegativesTests
     private static (Tensor a, Tensor c, Tensor ap, Tensor cp) Inputs(int n, int m, int d, SafeWindow window, ulong seed)
     {
         using var g = new Generator(seed);
-        var a = torch.randint(-3, 4, [n, d], g).@float();
-        var c = torch.randint(-3, 4, [m, d], g).@float();
+        var a = torch.randint(-3, 4, [n, d], generator: g).@float();
+        var c = torch.randint(-3, 4, [m, d], generator: g).@float();
         int k = window == SafeWindow.Square ? 2 : 3;
-        var ap = torch.randint(0, 12, [n, k], g).@float();
-        var cp = torch.randint(0, 12, [m, k], g).@float();
+        var ap = torch.randint(0, 12, [n, k], generator: g).@float();
+        var cp = torch.randint(0, 12, [m, k], generator: g).@float();
         return (a, c, ap, cp);
     }
 
@@ -46,7 +47,7 @@ public class HardestNegativesTests
         var (ib, db) = HardestNegatives.Apply(ab, cb, ap, cp, Radius(window), window, backend);
         OpAssert.Equal(ir, ib, "index");
         OpAssert.Close(dr, db, "distance");
-        var g = torch.rand([n], new Generator(9));
+        var g = torch.rand([n], generator: new Generator(9));
         torch.where(ir.ge(0), dr, 0.0).mul(g).sum().backward();
         torch.where(ib.ge(0), db, 0.0).mul(g).sum().backward();
         OpAssert.Close(ar.grad!, ab.grad!, "grad anchors");
@@ -112,17 +113,17 @@ public class HardestNegativesTests
         // All masked: a radius covering the whole grid.
         var ar = a.clone().requires_grad_();
         var (i, d) = HardestNegatives.Apply(ar, c, ap, cp, 100, SafeWindow.Square, backend);
-        Assert.All(i.ToArray<long>(), v => Assert.Equal(-1L, v));
-        Assert.All(d.ToArray<float>(), v => Assert.Equal(float.PositiveInfinity, v));
+        Assert.All(i.data<long>().ToArray(), v => Assert.Equal(-1L, v));
+        Assert.All(d.data<float>().ToArray(), v => Assert.Equal(float.PositiveInfinity, v));
         torch.where(i.ge(0), d, 0.0).sum().backward();
-        Assert.All(ar.grad!.ToArray<float>(), v => Assert.Equal(0f, v));
+        Assert.All(ar.grad!.data<float>().ToArray(), v => Assert.Equal(0f, v));
         // N = 0 and M = 0.
         var (i0, d0) = HardestNegatives.Apply(torch.zeros(0, 4), c, torch.zeros(0, 2), cp, 4, SafeWindow.Square, backend);
         Assert.Equal(new long[] { 0 }, i0.shape);
         Assert.Equal(new long[] { 0 }, d0.shape);
         var (im, dm) = HardestNegatives.Apply(a, torch.zeros(0, 4), ap, torch.zeros(0, 2), 4, SafeWindow.Square, backend);
-        Assert.All(im.ToArray<long>(), v => Assert.Equal(-1L, v));
-        Assert.All(dm.ToArray<float>(), v => Assert.Equal(float.PositiveInfinity, v));
+        Assert.All(im.data<long>().ToArray(), v => Assert.Equal(-1L, v));
+        Assert.All(dm.data<float>().ToArray(), v => Assert.Equal(float.PositiveInfinity, v));
     }
 
     [Fact]
@@ -130,11 +131,11 @@ public class HardestNegativesTests
     {
         using var scope = torch.NewDisposeScope();
         using var g = new Generator(4);
-        var a = torch.randn([6, 5], g, ScalarType.Float64);
-        var c = torch.randn([9, 5], g, ScalarType.Float64);
-        var ap = torch.randint(0, 6, [6, 2], g).to(ScalarType.Float64);
-        var cp = torch.randint(0, 6, [9, 2], g).to(ScalarType.Float64);
-        var w = torch.rand([6], g, ScalarType.Float64);
+        var a = torch.randn([6, 5], ScalarType.Float64, generator: g);
+        var c = torch.randn([9, 5], ScalarType.Float64, generator: g);
+        var ap = torch.randint(0, 6, [6, 2], generator: g).to(ScalarType.Float64);
+        var cp = torch.randint(0, 6, [9, 2], generator: g).to(ScalarType.Float64);
+        var w = torch.rand([6], ScalarType.Float64, generator: g);
         double F(Tensor x, Tensor y)
         {
             var (i, d) = HardestNegatives.Reference(x, y, ap, cp, 1, SafeWindow.Square);
@@ -168,7 +169,7 @@ public class HardestNegativesTests
         Throws<ArgumentOutOfRangeException>("radius", "expected radius ≥ 0", () => HardestNegatives.Apply(a, c, ap, cp, -1, SafeWindow.Square));
         Throws<ArgumentOutOfRangeException>("window", "expected Square or Sphere", () => HardestNegatives.Apply(a, c, ap, cp, 4, (SafeWindow)7));
         var nan = a.clone();
-        nan.index_put_([torch.tensor(new long[] { 1 })], torch.full([8], double.NaN)).Dispose();
+        nan[1].fill_(double.NaN);
         Throws<ArgumentException>("anchors", "expected finite values, got NaN or Inf", () => HardestNegatives.Apply(nan, c, ap, cp, 4, SafeWindow.Square));
         Throws<ArgumentException>("anchors", "expected D ≥ 1", () => HardestNegatives.Apply(torch.zeros(4, 0), torch.zeros(6, 0), ap, cp, 4, SafeWindow.Square));
     }

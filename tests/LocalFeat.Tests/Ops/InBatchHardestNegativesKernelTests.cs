@@ -1,7 +1,8 @@
 using LocalFeat.Ops;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit;
-using F = LocalFeat.Torch.nn.functional;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LocalFeat.Tests.Ops;
 
@@ -11,8 +12,8 @@ public class InBatchHardestNegativesKernelTests
     internal static (Tensor a, Tensor p, Tensor g) Inputs(int n, int d, int groupSize, ulong seed, bool quantized = false)
     {
         using var gen = new Generator(seed);
-        var a = F.normalize(torch.randn([n, d], gen));
-        var p = F.normalize(torch.randn([n, d], gen));
+        var a = F.normalize(torch.randn([n, d], generator: gen));
+        var p = F.normalize(torch.randn([n, d], generator: gen));
         if (quantized) (a, p) = (KernelTestUtil.Quantized(a), KernelTestUtil.Quantized(p));
         var g = torch.arange(n).div(groupSize).floor().@long();
         return (a, p, g);
@@ -38,7 +39,7 @@ public class InBatchHardestNegativesKernelTests
         OpAssert.Equal(ir, ik, "index");
         OpAssert.Close(sr, sk, "similarity");
 
-        var w = torch.rand([n, k], new Generator(3)).add(0.5);
+        var w = torch.rand([n, k], generator: new Generator(3)).add(0.5);
         torch.where(ir.ge(0), sr, 0.0).mul(w).sum().backward();
         torch.where(ik.ge(0), sk, 0.0).mul(w).sum().backward();
         OpAssert.Close(ar.grad!, ak.grad!, "grad anchors");
@@ -109,8 +110,8 @@ public class InBatchHardestNegativesKernelTests
         foreach (var (group, scope) in new[] { (one, NegativeScope.OtherGroups), (singletons, NegativeScope.SameGroup) })
         {
             var (im, sm) = InBatchHardestNegatives.Apply(ak, p2, group, 20, scope, Backend.Kernel);
-            Assert.All(im.ToArray<long>(), v => Assert.Equal(-1L, v));
-            Assert.All(sm.ToArray<float>(), v => Assert.Equal(float.NegativeInfinity, v));
+            Assert.All(im.data<long>().ToArray(), v => Assert.Equal(-1L, v));
+            Assert.All(sm.data<float>().ToArray(), v => Assert.Equal(float.NegativeInfinity, v));
             torch.where(im.ge(0), sm, 0.0).sum().backward();
             Assert.Equal(0f, ak.grad!.abs().sum().item<float>());
         }
@@ -121,7 +122,7 @@ public class InBatchHardestNegativesKernelTests
     {
         using var disposeScope = torch.NewDisposeScope();
         var (a, p, g) = Inputs(140, 21, 2, 6);
-        var w = torch.randn([140, 40], new Generator(8));
+        var w = torch.randn([140, 40], generator: new Generator(8));
         var (i1, s1) = InBatchHardestNegatives.KernelForward(a, p, g, 40, NegativeScope.OtherGroups, splits: 2);
         var (ga1, gp1) = InBatchHardestNegatives.KernelBackward(a, p, i1, w);
         foreach (var seed in new ulong[] { 2, 77 })
@@ -143,7 +144,7 @@ public class InBatchHardestNegativesKernelTests
     {
         using var disposeScope = torch.NewDisposeScope();
         var (a, p, g) = Inputs(190, 16, 4, 9);
-        var w = torch.randn([190, 20], new Generator(4));
+        var w = torch.randn([190, 20], generator: new Generator(4));
         Tensor[]? first = null;
         for (int run = 0; run < 2; run++)
         {
@@ -160,7 +161,7 @@ public class InBatchHardestNegativesKernelTests
     public void Device_Kernel_MatchesReference()
     {
         using var disposeScope = torch.NewDisposeScope();
-        var cuda = Device.CUDA(0);
+        var cuda = new Device(DeviceType.CUDA, 0);
         foreach (var scope in Enum.GetValues<NegativeScope>())
             foreach (var (n, d, k) in new[] { (3, 4, 5), (70, 19, 33), (2048, 128, 20), (1000, 64, 1) })
             {
@@ -169,12 +170,12 @@ public class InBatchHardestNegativesKernelTests
                 var (ak, pk) = (a.to(cuda).requires_grad_(), p.to(cuda).requires_grad_());
                 var (ir, sr) = InBatchHardestNegatives.Apply(ar, pr, g, k, scope, Backend.Reference);
                 var (ik, sk) = InBatchHardestNegatives.Apply(ak, pk, g.to(cuda), k, scope, Backend.Kernel);
-                OpAssert.Equal(ir, ik.to(Device.CPU), "index");
-                OpAssert.Close(sr, sk.to(Device.CPU), "similarity");
+                OpAssert.Equal(ir, ik.to(torch.CPU), "index");
+                OpAssert.Close(sr, sk.to(torch.CPU), "similarity");
                 torch.where(ir.ge(0), sr, 0.0).sum().backward();
                 torch.where(ik.ge(0), sk, 0.0).sum().backward();
-                OpAssert.Close(ar.grad!, ak.grad!.to(Device.CPU), "grad anchors");
-                OpAssert.Close(pr.grad!, pk.grad!.to(Device.CPU), "grad positives");
+                OpAssert.Close(ar.grad!, ak.grad!.to(torch.CPU), "grad anchors");
+                OpAssert.Close(pr.grad!, pk.grad!.to(torch.CPU), "grad positives");
             }
     }
 }

@@ -1,5 +1,6 @@
 using LocalFeat.Ops;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit;
 
 namespace LocalFeat.Tests.Ops;
@@ -20,8 +21,8 @@ public class InBatchHardestNegativesTests
     private static (Tensor a, Tensor p, Tensor g) Inputs(int n, int d, int groupSize, ulong seed)
     {
         using var gen = new Generator(seed);
-        var a = torch.randint(-3, 4, [n, d], gen).@float();
-        var p = torch.randint(-3, 4, [n, d], gen).@float();
+        var a = torch.randint(-3, 4, [n, d], generator: gen).@float();
+        var p = torch.randint(-3, 4, [n, d], generator: gen).@float();
         var g = torch.arange(n).div(groupSize).floor().@long();
         return (a, p, g);
     }
@@ -38,7 +39,7 @@ public class InBatchHardestNegativesTests
         var (ib, sb) = InBatchHardestNegatives.Apply(ab, pb, g, k, scope, backend);
         OpAssert.Equal(ir, ib, "index");
         OpAssert.Close(sr, sb, "similarity");
-        var w = torch.rand([n, k], new Generator(2));
+        var w = torch.rand([n, k], generator: new Generator(2));
         torch.where(ir.ge(0), sr, 0.0).mul(w).sum().backward();
         torch.where(ib.ge(0), sb, 0.0).mul(w).sum().backward();
         OpAssert.Close(ar.grad!, ab.grad!, "grad anchors");
@@ -68,12 +69,12 @@ public class InBatchHardestNegativesTests
         var p = torch.ones(4, 2);
         var g = torch.tensor(new long[] { 0, 0, 1, 1 });
         var (i, s) = InBatchHardestNegatives.Apply(a, p, g, 3, NegativeScope.OtherGroups, backend);
-        Assert.Equal(new long[] { 2, 3, -1, 2, 3, -1, 0, 1, -1, 0, 1, -1 }, i.ToArray<long>());
-        Assert.Equal(new float[] { 2, 2, float.NegativeInfinity }, s[0].ToArray<float>());
+        Assert.Equal(new long[] { 2, 3, -1, 2, 3, -1, 0, 1, -1, 0, 1, -1 }, i.data<long>().ToArray());
+        Assert.Equal(new float[] { 2, 2, float.NegativeInfinity }, s[0].data<float>().ToArray());
         var (iSame, _) = InBatchHardestNegatives.Apply(a, p, g, 2, NegativeScope.SameGroup, backend);
-        Assert.Equal(new long[] { 1, -1, 0, -1, 3, -1, 2, -1 }, iSame.ToArray<long>());
+        Assert.Equal(new long[] { 1, -1, 0, -1, 3, -1, 2, -1 }, iSame.data<long>().ToArray());
         var (iAll, _) = InBatchHardestNegatives.Apply(a, p, g, 3, NegativeScope.AllButSelf, backend);
-        Assert.Equal(new long[] { 1, 2, 3 }, iAll[0].ToArray<long>());
+        Assert.Equal(new long[] { 1, 2, 3 }, iAll[0].data<long>().ToArray());
         var (i0, s0) = InBatchHardestNegatives.Apply(torch.zeros(0, 2), torch.zeros(0, 2), torch.zeros([0], ScalarType.Int64), 4, NegativeScope.AllButSelf, backend);
         Assert.Equal(new long[] { 0, 4 }, i0.shape);
         Assert.Equal(new long[] { 0, 4 }, s0.shape);
@@ -84,10 +85,10 @@ public class InBatchHardestNegativesTests
     {
         using var disposeScope = torch.NewDisposeScope();
         using var gen = new Generator(12);
-        var a = torch.randn([7, 3], gen, ScalarType.Float64);
-        var p = torch.randn([7, 3], gen, ScalarType.Float64);
+        var a = torch.randn([7, 3], ScalarType.Float64, generator: gen);
+        var p = torch.randn([7, 3], ScalarType.Float64, generator: gen);
         var g = torch.tensor(new long[] { 0, 0, 1, 1, 2, 2, 3 });
-        var w = torch.rand([7, 3], gen, ScalarType.Float64);
+        var w = torch.rand([7, 3], ScalarType.Float64, generator: gen);
         double Loss(Tensor x, Tensor y)
         {
             var (i, s) = InBatchHardestNegatives.Reference(x, y, g, 3, NegativeScope.OtherGroups);
@@ -114,7 +115,7 @@ public class InBatchHardestNegativesTests
         Assert.Contains("expected rows N (as anchors) = 6, got 5", e.Message);
         Assert.Equal("scope", Assert.Throws<ArgumentOutOfRangeException>(() => InBatchHardestNegatives.Apply(a, p, g, 1, (NegativeScope)9)).ParamName);
         var inf = p.clone();
-        inf.index_put_([torch.tensor(new long[] { 0 })], torch.full([4], double.PositiveInfinity)).Dispose();
+        inf[0].fill_(double.PositiveInfinity);
         Assert.Equal("positives", Assert.Throws<ArgumentException>(() => InBatchHardestNegatives.Apply(a, inf, g, 1, NegativeScope.OtherGroups)).ParamName);
     }
 }

@@ -1,5 +1,6 @@
 using LocalFeat.Ops;
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using Xunit;
 
 namespace LocalFeat.Tests.Ops;
@@ -13,8 +14,8 @@ internal static class OpAssert
     public static void Close(Tensor reference, Tensor actual, string what, double atol = 1e-5, double rtol = 1e-4)
     {
         Assert.Equal(reference.shape, actual.shape);
-        var r = reference.@double().ToArray<double>();
-        var a = actual.@double().ToArray<double>();
+        var r = reference.@double().data<double>().ToArray();
+        var a = actual.@double().data<double>().ToArray();
         for (int i = 0; i < r.Length; i++)
         {
             if (double.IsInfinity(r[i]) || double.IsInfinity(a[i])) { Assert.True(r[i] == a[i], $"{what}[{i}]: expected {r[i]}, got {a[i]}"); continue; }
@@ -25,15 +26,15 @@ internal static class OpAssert
     public static void Equal(Tensor expected, Tensor actual, string what)
     {
         Assert.Equal(expected.shape, actual.shape);
-        var e = expected.ToArray<long>();
-        var a = actual.ToArray<long>();
+        var e = expected.data<long>().ToArray();
+        var a = actual.data<long>().ToArray();
         for (int i = 0; i < e.Length; i++) Assert.True(e[i] == a[i], $"{what}[{i}]: expected {e[i]}, got {a[i]}");
     }
 
     /// <summary>Central differences of a scalar function (float64) with respect to every element of x.</summary>
     public static double[] NumericGradient(Func<Tensor, double> f, Tensor x, double h = 1e-6)
     {
-        var values = x.ToArray<double>();
+        var values = x.data<double>().ToArray();
         var grad = new double[values.Length];
         for (int i = 0; i < values.Length; i++)
         {
@@ -50,7 +51,7 @@ internal static class OpAssert
 
     public static void GradientMatches(double[] numeric, Tensor analytic, string what, double tol = 1e-5)
     {
-        var a = analytic.ToArray<double>();
+        var a = analytic.data<double>().ToArray();
         for (int i = 0; i < a.Length; i++)
             Assert.True(Math.Abs(numeric[i] - a[i]) <= tol * (1 + Math.Abs(numeric[i])), $"{what}[{i}]: finite differences {numeric[i]}, autograd {a[i]}");
     }

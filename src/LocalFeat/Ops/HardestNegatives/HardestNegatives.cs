@@ -69,6 +69,9 @@ public static partial class HardestNegatives
                 ? CpuForward(anchors, candidates, anchorPos, candidatePos, (float)radius, window)
                 : KernelForward(anchors, candidates, anchorPos, candidatePos, (float)radius, window);
             ctx.mark_non_differentiable([index]);
+            // No zero-filled gradient for the index: TorchSharp would build it from an output cache that lives in the
+            // caller's dispose scope (a crash in the backward once that scope is gone).
+            ctx.set_materialize_grads(false);
             ctx.save_for_backward([anchors, candidates, index]);
             ctx.save_data(nameof(Backend), backend);
             return [index, distance];
@@ -76,6 +79,7 @@ public static partial class HardestNegatives
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
         {
+            if (grad_outputs[1].IsInvalid) return [null!, null!, null!, null!, null!, null!, null!];  // no gradient reached the distance
             var saved = ctx.get_saved_variables();
             using var gradDistance = grad_outputs[1].contiguous();
             var (ga, gc) = (Backend)ctx.get_data(nameof(Backend)) == Backend.Cpu

@@ -64,6 +64,9 @@ public static partial class InBatchHardestNegatives
                 ? CpuForward(anchors, positives, group, k, scope)
                 : KernelForward(anchors, positives, group, k, scope);
             ctx.mark_non_differentiable([index]);
+            // No zero-filled gradient for the index: TorchSharp would build it from an output cache that lives in the
+            // caller's dispose scope (a crash in the backward once that scope is gone).
+            ctx.set_materialize_grads(false);
             ctx.save_for_backward([anchors, positives, index]);
             ctx.save_data(nameof(Backend), backend);
             return [index, similarity];
@@ -71,6 +74,7 @@ public static partial class InBatchHardestNegatives
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, List<Tensor> grad_outputs)
         {
+            if (grad_outputs[1].IsInvalid) return [null!, null!, null!, null!, null!, null!];  // no gradient reached the similarity
             var saved = ctx.get_saved_variables();
             using var gradSimilarity = grad_outputs[1].contiguous();
             var (ga, gp) = (Backend)ctx.get_data(nameof(Backend)) == Backend.Cpu
