@@ -1,9 +1,10 @@
-using System.Diagnostics;
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+using LocalFeat.Train.Vision;
+using LocalFeat.Features;
 using LocalFeat.Train.Commands;
 using LocalFeat.Train.Evaluation;
-using LocalFeat.Train.Models;
+using LocalFeat.Models;
 using LocalFeat.Train.Training;
 using Xunit;
 
@@ -12,15 +13,7 @@ namespace LocalFeat.Tests.Train;
 [Collection(SerialCollection.Name)]  // seeds the process-wide generator
 public class ModelAndExtractTests
 {
-    private static string Python(string script)
-    {
-        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"python failed: {stderr}");
-        return stdout.Trim();
-    }
+    private static string Python(string script) => TrainFixture.Python(script);
 
     [Fact]
     public void Models_HaveTheDocumentedStrideAndWidth()
@@ -61,7 +54,7 @@ public class ModelAndExtractTests
         model.LoadTorchvisionVgg16(path);
         var own = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         Assert.Equal(20, own.Count);  // conv1_1 … conv4_3
-        Assert.Equal(Enumerable.Range(0, 512).Select(k => k + 21f).ToArray(), own["features.21.bias"].detach().ToArray<float>());
+        Assert.Equal(Enumerable.Range(0, 512).Select(k => k + 21f).ToArray(), own["features.21.bias"].detach().data<float>().ToArray());
         Assert.Equal(new long[] { 64, 3, 3, 3 }, own["features.0.weight"].shape);
         model.FreezeAllButLast();
         Assert.Equal(["features.21.weight", "features.21.bias"], model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name));
@@ -78,13 +71,13 @@ public class ModelAndExtractTests
         c.EvalBudget = 50;
         torch.manual_seed(5);
         using (var model = FeatureNet.Tiny())
-        using (var trainer = new Trainer(model, c, Device.CPU))
+        using (var trainer = new Trainer(model, c, torch.CPU))
             Checkpoint.Save(run, model, trainer.Optimizer, 0, c);
 
         string images = TrainFixture.TempDir("extract-in");
-        using (var photo = Image.Read(Path.Combine(TrainFixture.OpenCvData, "baboon.jpg")))
+        using (var photo = OpenCv.ReadImage(Path.Combine(TrainFixture.OpenCvData, "baboon.jpg")))
         using (var crop = photo.narrow(0, 0, 160).narrow(1, 0, 200).contiguous())
-            Image.Write(Path.Combine(images, "baboon.png"), crop);
+            OpenCv.WriteImage(Path.Combine(images, "baboon.png"), crop);
         File.WriteAllBytes(Path.Combine(images, "broken.jpg"), [0xFF, 0xD8, 0xFF, 0x00]);
         string output = TrainFixture.TempDir("extract-out");
         var warnings = new List<string>();
@@ -105,8 +98,8 @@ public class ModelAndExtractTests
         // The same extraction in C#: count, Σx, unit descriptors, scale 1.
         var info = Checkpoint.ReadInfo(run);
         using var m = Checkpoint.LoadModel(info);
-        using var img = Image.Read(Path.Combine(images, "baboon.png"));
-        using var f = new NetExtractor(m, "hard", 50, 7.2, true, Device.CPU).Extract(img);
+        using var img = OpenCv.ReadImage(Path.Combine(images, "baboon.png"));
+        using var f = new NetExtractor(m, new ExtractionOptions(DetectionMode.Hard, 50, 7.2, Refine: true, Dense: true)).Extract(img);
         Assert.True(f.Count is > 0 and <= 50);
         Assert.Equal(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{f.Count} {f.X.Sum(v => (double)v):F2} 1.0000 1.0000"), report);
     }

@@ -31,6 +31,17 @@ public static class TrainFixture
         return dir;
     }
 
+    /// <summary>Runs a script with Debian's python3 (python3-torch, numpy); returns its trimmed stdout, fails the test on an error.</summary>
+    public static string Python(string script)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", ["-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Xunit.Assert.True(p.ExitCode == 0, $"python failed: {stderr}");
+        return stdout.Trim();
+    }
+
     public static TrainConfig Config(string outDir, long steps = 4)
     {
         var c = new TrainConfig
