@@ -9,7 +9,7 @@ internal static class Cli
 {
     public static readonly Option<string[]> Set = new("--set")
     {
-        Description = "Override any config key: --set key=value (repeatable; keys as in config.json, e.g. --set grad_clip=1)",
+        Description = "Override any config key: --set key=value (repeatable; keys as in config.json, dotted by group, e.g. --set optimizer.grad_clip=1)",
         Arity = ArgumentArity.ZeroOrMore,
         AllowMultipleArgumentsPerToken = false,
     };

@@ -37,26 +37,26 @@ internal static class EvalCommand
 
     public static int Run(string checkpointPath, string? pairsDir, string outDir, List<(string key, string value)> overrides)
     {
-        using var trained = TrainedModel.Open(checkpointPath, overrides, c => { if (pairsDir != null) c.EvalPairs = pairsDir; });
+        using var trained = TrainedModel.Open(checkpointPath, overrides, c => { if (pairsDir != null) c.Eval.Pairs = pairsDir; });
         var (info, c, model) = (trained.Info, trained.Config, trained.Model);
         var ours = trained.Extractor($"ours ({Checkpoint.ModelName(model.Kind)})");
         var methods = new List<IFeatureExtractor> { ours };
-        methods.AddRange(Evaluator.Baselines(c.EvalBudget));
+        methods.AddRange(Evaluator.Baselines(c.Eval.Budget));
 
         var sets = new List<(string, List<EvalPair>)>();
         try
         {
-            var graf = PairSets.Graf(c.Images);
+            var graf = PairSets.Graf(c.Data.Images);
             if (graf is null) Cli.Warn("graf1.png / graf3.png / H1to3p.xml not found: skipping the real pair");
             else sets.Add((PairSets.GrafSet, [graf]));
-            sets.Add((PairSets.SyntheticSet, PairSets.Synthetic(c, c.EvalSyntheticPairs, Cli.Warn)));
-            if (c.EvalPairs != null) sets.Add(($"HPatches {Path.GetFileName(Path.TrimEndingDirectorySeparator(c.EvalPairs))}", PairSets.HPatches(c.EvalPairs, Cli.Warn)));
-            string header = $"Model **{Checkpoint.ModelName(model.Kind)}** from `{info.Folder}` (step {info.Step}); detection **{c.EvalDetection}**" +
-                            (c.EvalDetection == "hard" ? $" (edge threshold {c.EvalEdgeThreshold})" : " (soft score, 3×3 NMS)") +
-                            $", budget {c.EvalBudget} keypoints, {(c.EvalDense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +
-                            $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.EvalRansacThreshold} px.";
+            sets.Add((PairSets.SyntheticSet, PairSets.Synthetic(c, c.Eval.SyntheticPairs, Cli.Warn)));
+            if (c.Eval.Pairs != null) sets.Add(($"HPatches {Path.GetFileName(Path.TrimEndingDirectorySeparator(c.Eval.Pairs))}", PairSets.HPatches(c.Eval.Pairs, Cli.Warn)));
+            string header = $"Model **{Checkpoint.ModelName(model.Kind)}** from `{info.Folder}` (step {info.Step}); detection **{TrainConfig.EnumName(c.Eval.Detection)}**" +
+                            (c.Eval.Detection == LocalFeat.Features.DetectionMode.Hard ? $" (edge threshold {c.Eval.EdgeThreshold})" : " (soft score, 3×3 NMS)") +
+                            $", budget {c.Eval.Budget} keypoints, {(c.Eval.Dense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +
+                            $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.Eval.RansacThreshold} px.";
             Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
-            Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.EvalRansacThreshold), Cli.Info);
+            Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
             Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
             if (Console.IsOutputRedirected || !Cli.Interactive) Console.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
             else Spectre.Console.AnsiConsole.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));

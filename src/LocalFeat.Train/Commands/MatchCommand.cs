@@ -60,7 +60,7 @@ internal static class MatchCommand
         var config = trained?.Config ?? TrainConfig.Resolve(null, overrides);
         IFeatureExtractor extractor = trained is not null
             ? trained.Extractor($"ours ({Checkpoint.ModelName(trained.Model.Kind)})")
-            : new ClassicalExtractor(method == "sift" ? ClassicalFeature.Sift : ClassicalFeature.Orb, config.EvalBudget);
+            : new ClassicalExtractor(method == "sift" ? ClassicalFeature.Sift : ClassicalFeature.Orb, config.Eval.Budget);
 
         using var gray1 = OpenCv.ReadImage(image1);
         using var gray2 = OpenCv.ReadImage(image2);
@@ -68,11 +68,11 @@ internal static class MatchCommand
         using var b = extractor.Extract(gray2);
         var matches = Metrics.MutualNearest(a, b);
         var inliers = new bool[matches.Length];  // stays all false when no homography is found
-        var h = Metrics.RansacHomography(a, b, matches, config.EvalRansacThreshold, inliers);
+        var h = Metrics.RansacHomography(a, b, matches, config.Eval.RansacThreshold, inliers);
         int inlierCount = inliers.Count(x => x);
         if (Path.GetDirectoryName(Path.GetFullPath(outFile)) is { } dir) Directory.CreateDirectory(dir);
         Plots.Matches(outFile, gray1, gray2, Evaluator.MatchLines(a, b, matches), inliers,
-            $"{extractor.Name}: {matches.Length} mutual NN matches, {inlierCount} RANSAC inliers ({config.EvalRansacThreshold} px, green)");
+            $"{extractor.Name}: {matches.Length} mutual NN matches, {inlierCount} RANSAC inliers ({config.Eval.RansacThreshold} px, green)");
         return new Result(a.Count, b.Count, matches.Length, inlierCount, h);
     }
 }

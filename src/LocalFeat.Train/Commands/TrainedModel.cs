@@ -29,21 +29,21 @@ internal sealed class TrainedModel : IDisposable
         foreach (var (k, v) in overrides) c.Set(k, v);
         configure?.Invoke(c);
         c.Validate();
-        torch.set_num_threads(c.Threads > 0 ? c.Threads : Environment.ProcessorCount);
-        var device = TrainSession.ResolveDevice(c.Device);
+        torch.set_num_threads(c.Run.Threads > 0 ? c.Run.Threads : Environment.ProcessorCount);
+        var device = TrainSession.ResolveDevice(c.Run.Device);
         var model = Checkpoint.LoadModel(info);
         model.to(device);
         model.eval();
         return new TrainedModel(info, c, model, device);
     }
 
-    /// <summary>The model's keypoints and descriptors with the eval_* settings.</summary>
+    /// <summary>The model's keypoints and descriptors with the eval.* settings.</summary>
     public NetExtractor Extractor(string name = "ours") =>
         new(Model, Options(Config), name);
 
-    /// <summary>The library's extraction settings of the eval_* keys.</summary>
+    /// <summary>The library's extraction settings of the eval.* keys.</summary>
     public static ExtractionOptions Options(TrainConfig c) =>
-        new(c.EvalDetection == "soft" ? DetectionMode.Soft : DetectionMode.Hard, c.EvalBudget, c.EvalEdgeThreshold, c.EvalRefine, c.EvalDense);
+        new(c.Eval.Detection, c.Eval.Budget, c.Eval.EdgeThreshold, c.Eval.Refine, c.Eval.Dense);
 
     public void Dispose() => Model.Dispose();
 }

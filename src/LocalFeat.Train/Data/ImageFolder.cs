@@ -22,7 +22,7 @@ public sealed class ImageFolder
 
     public ImageFolder(string root)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"image folder not found: '{root}' (config 'images')");
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"image folder not found: '{root}' (config 'data.images')");
         Root = Path.GetFullPath(root);
         var all = Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)
             .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))

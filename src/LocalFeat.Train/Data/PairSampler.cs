@@ -75,7 +75,7 @@ public sealed class PairSampler : IDisposable
             var a2 = Augment(crop2, rng, noiseSeed + 1).DetachFromDisposeScope();
             return new PairSample(a1, a2, h12, name);
         }
-        throw new InvalidDataException($"no usable pair after {MaxAttempts} draws (seed {seed}): the photos are too flat or too small for crop_size {s}, or min_correspondences is too high");
+        throw new InvalidDataException($"no usable pair after {MaxAttempts} draws (seed {seed}): the photos are too flat or too small for data.crop_size {s}, or data.min_correspondences is too high");
     }
 
     // Crop-2 pixel → photo pixel: centre of crop 1 (shifted) · rotation · zoom · keystone, in crop-centred coordinates.

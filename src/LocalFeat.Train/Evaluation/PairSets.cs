@@ -31,18 +31,18 @@ public static class PairSets
     public static List<EvalPair> Synthetic(TrainConfig c, int count, Action<string> warn)
     {
         if (count == 0) return [];
-        var folder = new ImageFolder(c.Images);
+        var folder = new ImageFolder(c.Data.Images);
         var names = folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).ToList();
         if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{folder.Root}': no synthetic pairs"); return []; }
         var images = folder.Load(names, warn);
         try
         {
-            using var sampler = new PairSampler(images, PairSettings.From(c, c.EvalCropSize), stride: 8);
+            using var sampler = new PairSampler(images, PairSettings.From(c, c.Eval.CropSize), stride: 8);
             var pairs = new List<EvalPair>();
             for (int k = 0; k < count; k++)
             {
                 using var scope = torch.NewDisposeScope();
-                using var p = sampler.Sample(PairSampler.Mix((ulong)c.EvalSeed) ^ (ulong)k);
+                using var p = sampler.Sample(PairSampler.Mix((ulong)c.Eval.Seed) ^ (ulong)k);
                 pairs.Add(new EvalPair($"synthetic-{k:D2} ({p.Source})", ToUInt8(p.Image1), ToUInt8(p.Image2), p.H12));
             }
             return pairs;
@@ -58,7 +58,7 @@ public static class PairSets
     /// </summary>
     public static List<EvalPair> HPatches(string root, Action<string> warn)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"HPatches folder not found: '{root}' (--pairs / config 'eval_pairs')");
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"HPatches folder not found: '{root}' (--pairs / config 'eval.pairs')");
         var sequences = File.Exists(Path.Combine(root, "1.ppm")) ? [root] : Directory.GetDirectories(root).Order(StringComparer.Ordinal).ToList();
         var pairs = new List<EvalPair>();
         foreach (var seq in sequences)

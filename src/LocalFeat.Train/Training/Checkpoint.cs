@@ -61,12 +61,16 @@ public static class Checkpoint
         Directory.Move(tmp, final);
         WriteDurable(Path.Combine(root, LatestFile + ".tmp"), name);
         File.Move(Path.Combine(root, LatestFile + ".tmp"), Path.Combine(root, LatestFile), overwrite: true);
-        Prune(root, config.KeepCheckpoints, name);
+        Prune(root, config.Run.KeepCheckpoints, name);
         return final;
     }
 
     /// <summary>The config name of a model kind ("tiny", "vgg16").</summary>
-    public static string ModelName(FeatureNetKind kind) => kind.ToString().ToLowerInvariant();
+    public static string ModelName(FeatureNetKind kind) => TrainConfig.EnumName(kind);
+
+    private static FeatureNetKind ParseModel(string name, string file) =>
+        Enum.GetValues<FeatureNetKind>().FirstOrDefault(k => ModelName(k) == name, (FeatureNetKind)(-1)) is var k && Enum.IsDefined(k)
+            ? k : throw new InvalidDataException($"'{file}': unknown model '{name}' (expected {string.Join(" | ", TrainConfig.EnumNames(typeof(FeatureNetKind)))})");
 
     // The PyBridge writers close their files without fsync: flush them before the rename makes them current.
     private static void Flush(string path)
@@ -120,7 +124,7 @@ public static class Checkpoint
         throw new FileNotFoundException($"no checkpoint in '{path}': expected checkpoints/latest or {StateFile}");
     }
 
-    public sealed record Info(string Folder, long Step, TrainConfig Config, string Model, byte[] TorchRng);
+    public sealed record Info(string Folder, long Step, TrainConfig Config, FeatureNetKind Model, byte[] TorchRng);
 
     public static Info ReadInfo(string path)
     {
@@ -136,19 +140,19 @@ public static class Checkpoint
         if (format != Format) throw new InvalidDataException($"'{file}': checkpoint format {format}, this build reads format {Format}");
         var config = TrainConfig.Parse(state["config"]!.ToJsonString(), $"config in '{file}'");
         config.Validate();
-        return new Info(dir, state["step"]!.GetValue<long>(), config, state["model"]!.GetValue<string>(),
+        return new Info(dir, state["step"]!.GetValue<long>(), config, ParseModel(state["model"]!.GetValue<string>(), file),
             Convert.FromBase64String(state["torch_rng"]!.GetValue<string>()));
     }
 
     /// <summary>Builds the checkpoint's model with its weights.</summary>
     public static FeatureNet LoadModel(Info info)
     {
-        var model = FeatureNet.Create(TrainConfig.ModelKind(info.Model));
+        var model = FeatureNet.Create(info.Model);
         try { model.load_safetensors(Path.Combine(info.Folder, ModelFile)); }
         catch (Exception e) when (e is not (OutOfMemoryException or FileNotFoundException))
         {
             model.Dispose();
-            throw new InvalidDataException($"'{Path.Combine(info.Folder, ModelFile)}' does not hold {info.Model} weights: {e.Message}", e);
+            throw new InvalidDataException($"'{Path.Combine(info.Folder, ModelFile)}' does not hold {ModelName(info.Model)} weights: {e.Message}", e);
         }
         return model;
     }

@@ -142,7 +142,7 @@ public sealed class FeatureNet : nn.Module<Tensor, Tensor>
     public void LoadTorchvisionVgg16(string path)
     {
         if (Kind != FeatureNetKind.Vgg16) throw new InvalidOperationException($"torchvision VGG16 weights need model vgg16, this is {Kind.ToString().ToLowerInvariant()}");
-        if (!File.Exists(path)) throw new FileNotFoundException($"VGG16 weights not found: '{path}' (config 'vgg16_weights'; see README: Training → VGG16 weights)", path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"VGG16 weights not found: '{path}' (config 'model.vgg16_weights'; see README: Training → VGG16 weights)", path);
         Dictionary<string, Tensor> all;
         try
         {

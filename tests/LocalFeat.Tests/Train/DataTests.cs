@@ -133,7 +133,7 @@ public class DataTests
         string missing = Path.Combine(Path.GetTempPath(), "lf-no-such-folder-" + Guid.NewGuid().ToString("N"));
         var e1 = Assert.Throws<DirectoryNotFoundException>(() => new ImageFolder(missing));
         Assert.Contains(missing, e1.Message);
-        Assert.Contains("config 'images'", e1.Message);
+        Assert.Contains("config 'data.images'", e1.Message);
 
         string empty = TrainFixture.TempDir("empty");
         File.WriteAllText(Path.Combine(empty, "notes.txt"), "no images here");

@@ -48,7 +48,7 @@ public class MatchTests
             Checkpoint.Save(run, model, trainer.Optimizer, 0, c);
         var (a, b) = ShiftedCrops();
         string png = Path.Combine(TrainFixture.TempDir("match-out"), "ours.png");
-        var r = MatchCommand.Match(a, b, "ours", run, png, [("eval_budget", "100")]);
+        var r = MatchCommand.Match(a, b, "ours", run, png, [("eval.budget", "100")]);
         Assert.InRange(r.Keypoints1, 1, 100);
         Assert.InRange(r.Keypoints2, 1, 100);
         Assert.InRange(r.Matches, 1, Math.Min(r.Keypoints1, r.Keypoints2));
@@ -66,7 +66,7 @@ public class MatchTests
         Assert.Contains("--checkpoint", noCheckpoint.Message);
         var stray = Assert.Throws<ConfigException>(() => MatchCommand.Match(a, a, "orb", "/some/run", "x.png", []));
         Assert.Contains("--method orb", stray.Message);
-        var badKey = Assert.Throws<ConfigException>(() => MatchCommand.Match(a, a, "sift", null, "x.png", [("eval_budget", "-1")]));
-        Assert.Contains("eval_budget", badKey.Message);
+        var badKey = Assert.Throws<ConfigException>(() => MatchCommand.Match(a, a, "sift", null, "x.png", [("eval.budget", "-1")]));
+        Assert.Contains("eval.budget", badKey.Message);
     }
 }

@@ -60,7 +60,7 @@ public class ModelAndExtractTests
         Assert.Equal(["features.21.weight", "features.21.bias"], model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name));
 
         var e = Assert.Throws<FileNotFoundException>(() => FeatureNet.Vgg16().LoadTorchvisionVgg16("/nonexistent/vgg16.pth"));
-        Assert.Contains("config 'vgg16_weights'", e.Message);
+        Assert.Contains("config 'model.vgg16_weights'", e.Message);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public class ModelAndExtractTests
     {
         string run = TrainFixture.TempDir("extract-run");
         var c = TrainFixture.Config(run);
-        c.EvalBudget = 50;
+        c.Eval.Budget = 50;
         torch.manual_seed(5);
         using (var model = FeatureNet.Tiny())
         using (var trainer = new Trainer(model, c, torch.CPU))

@@ -46,9 +46,10 @@ public static class TrainFixture
     {
         var c = new TrainConfig
         {
-            Out = outDir, Images = Photos3WithCorrupt, Steps = steps, CropSize = 96, BatchSize = 2,
-            MinCorrespondences = 16, CheckpointEvery = 2, WarmupSteps = 0, LogEvery = 1, Seed = 7, Threads = 2,
-            EvalSyntheticPairs = 0,
+            Run = new() { Out = outDir, Steps = steps, CheckpointEvery = 2, LogEvery = 1, Seed = 7, Threads = 2 },
+            Optimizer = new() { BatchSize = 2, WarmupSteps = 0 },
+            Data = new() { Images = Photos3WithCorrupt, CropSize = 96, MinCorrespondences = 16 },
+            Eval = new() { SyntheticPairs = 0 },
         };
         c.Validate();
         return c;
