@@ -1,7 +1,6 @@
 using System.Globalization;
 using TorchSharp;
 using TorchSharp.Modules;
-using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -143,18 +142,7 @@ public sealed class FeatureNet : nn.Module<Tensor, Tensor>
     {
         if (Kind != FeatureNetKind.Vgg16) throw new InvalidOperationException($"torchvision VGG16 weights need model vgg16, this is {Kind.ToString().ToLowerInvariant()}");
         if (!File.Exists(path)) throw new FileNotFoundException($"VGG16 weights not found: '{path}' (config 'model.vgg16_weights'; see README: Training → VGG16 weights)", path);
-        Dictionary<string, Tensor> all;
-        try
-        {
-            all = path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
-                ? Safetensors.LoadStateDict(path)
-                : PyTorchUnpickler.UnpickleStateDict(path).Cast<System.Collections.DictionaryEntry>()
-                    .Where(e => e.Value is Tensor).ToDictionary(e => (string)e.Key, e => (Tensor)e.Value!);
-        }
-        catch (Exception e) when (e is not (OutOfMemoryException or FileNotFoundException))
-        {
-            throw new InvalidDataException($"'{path}' is not a readable PyTorch state_dict (.pth) or safetensors file: {e.Message}", e);
-        }
+        var all = StateDicts.Load(path);
         try
         {
             var wanted = new Dictionary<string, Tensor>();

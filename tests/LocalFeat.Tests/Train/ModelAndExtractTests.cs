@@ -104,3 +104,39 @@ public class ModelAndExtractTests
         Assert.Equal(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{f.Count} {f.X.Sum(v => (double)v):F2} 1.0000 1.0000"), report);
     }
 }
+
+public class StateDictTests
+{
+    [Fact]
+    public void PythonWrittenStateDict_IsReadWithItsDtypesShapesAndViews()
+    {
+        // Fixtures/state_dict.pt: scripts/fixtures/make_state_dict.py (python3-torch), values by formula.
+        var sd = LocalFeat.Models.StateDicts.Load(Path.Combine(AppContext.BaseDirectory, "Fixtures", "state_dict.pt"));
+        try
+        {
+            Assert.Equal(["bn.num_batches_tracked", "bn.running_var", "conv.bias", "conv.weight", "head.weight"], sd.Keys.Order());
+            var w = sd["conv.weight"];
+            Assert.Equal(new long[] { 2, 3, 3, 3 }, w.shape);
+            Assert.Equal(Enumerable.Range(0, 54).Select(i => i * 0.25f - 3f), w.data<float>().ToArray());
+            Assert.Equal(new float[] { 0.5f, -1.5f }, sd["conv.bias"].data<float>().ToArray());
+            Assert.Equal(new[] { 0.5, 1.0, 1.5, 2.0 }, sd["bn.running_var"].data<double>().ToArray());
+            Assert.Equal(123456789012L, sd["bn.num_batches_tracked"].item<long>());
+            // (arange(6).reshape(2,3) ** 2).t(): element [i, j] = (3j + i)².
+            var head = sd["head.weight"];
+            Assert.Equal(new long[] { 3, 2 }, head.shape);
+            Assert.Equal(new float[] { 0, 9, 1, 16, 4, 25 }, head.contiguous().data<float>().ToArray());
+        }
+        finally { foreach (var t in sd.Values) t.Dispose(); }
+    }
+
+    [Fact]
+    public void StateDict_MissingOrWrongFile_IsAClearError()
+    {
+        Assert.Throws<FileNotFoundException>(() => LocalFeat.Models.StateDicts.Load("/nonexistent/weights.pth"));
+        string path = Path.Combine(TrainFixture.TempDir("sd"), "bad.pth");
+        File.WriteAllText(path, "not a checkpoint");
+        var e = Assert.Throws<InvalidDataException>(() => LocalFeat.Models.StateDicts.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("PyTorchUnpickler", e.Message);
+    }
+}
