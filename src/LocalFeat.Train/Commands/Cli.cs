@@ -35,6 +35,11 @@ internal static class Cli
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
+        catch (System.Runtime.InteropServices.ExternalException e)  // libtorch's errors, as TorchSharp raises them
+        {
+            Console.Error.WriteLine($"error: libtorch: {e.Message.Split('\n')[0]}");
+            return 1;
+        }
     }
 
     public static bool Interactive => !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;

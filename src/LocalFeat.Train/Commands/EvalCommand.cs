@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
 using LocalFeat.Train.Evaluation;
 using LocalFeat.Train.Training;
 
@@ -24,6 +26,20 @@ internal static class EvalCommand
             return Run(source, r.GetValue(pairs), output, Cli.SetPairs(r).ToList());
         }));
         return cmd;
+    }
+
+    // The report's table of one pair set, for a terminal.
+    private static Table Table(string set, List<SetSummary> rows)
+    {
+        var t = new Table { Title = new TableTitle($"{Markup.Escape(set)} ({rows[0].Pairs} pair{(rows[0].Pairs == 1 ? "" : "s")})") };
+        t.AddColumn("method");
+        foreach (var h in new[] { "keypoints", "matches", "MMA@1", "MMA@2", "MMA@3", "MMA@5", "MMA@10", "H@1px", "H@3px", "H@5px" })
+            t.AddColumn(new TableColumn(h).RightAligned());
+        static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+        foreach (var s in rows)
+            t.AddRow(Markup.Escape(s.Method), s.Keypoints.ToString("F0", CultureInfo.InvariantCulture), s.Matches.ToString("F0", CultureInfo.InvariantCulture),
+                F(s.Mma[0]), F(s.Mma[1]), F(s.Mma[2]), F(s.Mma[4]), F(s.Mma[9]), F(s.HomographyAccuracy[0]), F(s.HomographyAccuracy[1]), F(s.HomographyAccuracy[2]));
+        return t;
     }
 
     // RUN/checkpoints/step-N → RUN/eval-step-N: beside the run's other outputs, and not pruned with old checkpoints.
@@ -56,10 +72,10 @@ internal static class EvalCommand
                             $", budget {c.Eval.Budget} keypoints, {(c.Eval.Dense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +
                             $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.Eval.RansacThreshold} px.";
             Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
-            Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
+            var summaries = Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
             Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
-            if (Console.IsOutputRedirected || !Cli.Interactive) Console.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
-            else Spectre.Console.AnsiConsole.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
+            if (Cli.Interactive) foreach (var g in summaries.GroupBy(s => s.Set)) AnsiConsole.Write(Table(g.Key, g.ToList()));
+            else Console.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
             return 0;
         }
         finally
