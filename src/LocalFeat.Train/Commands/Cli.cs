@@ -33,6 +33,7 @@ internal static class Cli
                                     or ArgumentException or InvalidOperationException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
+            if (Environment.GetEnvironmentVariable("LOCALFEAT_TRACE") == "1") Console.Error.WriteLine(e);  // where, for bug reports
             return 1;
         }
         catch (System.Runtime.InteropServices.ExternalException e)  // libtorch's errors, as TorchSharp raises them

@@ -51,7 +51,7 @@ internal static class ExtractCommand
                 {
                     ["keypoints"] = Npz.Of(kp, n, 3),
                     ["scores"] = Npz.Of(f.Score, n),
-                    ["descriptors"] = Npz.Of(f.Descriptors.data<float>().ToArray(), n, d),
+                    ["descriptors"] = Npz.Of(f.Descriptors.Values<float>(), n, d),
                 });
                 Console.WriteLine($"{rel}: {n} keypoints → {target}");
                 written++;

@@ -13,7 +13,7 @@ public sealed class ClassicalExtractor(ClassicalFeature kind, int budget) : IFea
         var (k, d) = OpenCv.Detect(gray, kind, budget);
         using (k)
         {
-            var a = k.data<float>().ToArray();
+            var a = k.Values<float>();
             int n = a.Length / 4;
             return new FeatureSet
             {

@@ -16,7 +16,7 @@ public static class Metrics
         if (a.Count == 0 || b.Count == 0) return [];
         if (a.Binary != b.Binary) throw new ArgumentException("cannot match binary with float descriptors");
         using var m = MutualNearestNeighbors.Match(a.Descriptors, b.Descriptors, a.Binary ? DescriptorMetric.Hamming : DescriptorMetric.L2);
-        var v = m.data<long>().ToArray();
+        var v = m.Values<long>();
         return Enumerable.Range(0, v.Length / 2).Select(k => ((int)v[2 * k], (int)v[2 * k + 1])).ToArray();
     }
 

@@ -15,14 +15,14 @@ public sealed class NetExtractor(FeatureNet model, ExtractionOptions options, st
     public FeatureSet Extract(Tensor gray)
     {
         using var f = _extractor.Extract(gray);
-        var xy = f.Keypoints.data<float>().ToArray();
+        var xy = f.Keypoints.Values<float>();
         int n = (int)f.Count;
         return new FeatureSet
         {
             X = Enumerable.Range(0, n).Select(i => xy[2 * i]).ToArray(),
             Y = Enumerable.Range(0, n).Select(i => xy[2 * i + 1]).ToArray(),
             Scale = Enumerable.Repeat(1f, n).ToArray(),
-            Score = f.Scores.data<float>().ToArray(),
+            Score = f.Scores.Values<float>(),
             Descriptors = f.Descriptors.alias().DetachFromDisposeScope(),
         };
     }

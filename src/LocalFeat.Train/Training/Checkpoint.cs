@@ -51,7 +51,7 @@ public static class Checkpoint
             ["step"] = step,
             ["model"] = ModelName(model.Kind),
             ["saved_utc"] = DateTime.UtcNow.ToString("O"),
-            ["torch_rng"] = Convert.ToBase64String(rng.data<byte>().ToArray()),
+            ["torch_rng"] = Convert.ToBase64String(rng.Values<byte>()),
             ["config"] = JsonNode.Parse(config.ToJson()),
         };
         WriteDurable(Path.Combine(tmp, StateFile), state.ToJsonString(TrainConfig.Json));

@@ -47,19 +47,19 @@ public static class OpenCv
         if (image.dtype != ScalarType.Byte) throw new ArgumentException($"argument 'image': expected uint8, got {image.dtype}", nameof(image));
         bool color = image.dim() == 3 && image.size(2) == 3;
         if (!color && image.dim() != 2) throw new ArgumentException($"argument 'image': expected [H,W] or [H,W,3], got [{string.Join(", ", image.shape)}]", nameof(image));
-        var bytes = image.cpu().contiguous().data<byte>().ToArray();
+        var bytes = image.cpu().contiguous().Values<byte>();
         var m = new Mat((int)image.size(0), (int)image.size(1), color ? MatType.CV_8UC3 : MatType.CV_8UC1);
-        Marshal.Copy(bytes, 0, m.Data, bytes.Length);
+        if (bytes.Length > 0) Marshal.Copy(bytes, 0, m.Data, bytes.Length);
         return m;
     }
 
     /// <summary>A uint8 tensor [H,W] or [H,W,C] copy of an 8-bit Mat.</summary>
     public static Tensor ToTensor(Mat m)
     {
-        using var c = m.IsContinuous() ? m.Clone() : m.Clone();
+        using var c = m.Clone();  // continuous, whatever m is
         int ch = c.Channels();
         var bytes = new byte[(long)c.Rows * c.Cols * ch];
-        Marshal.Copy(c.Data, bytes, 0, bytes.Length);
+        if (bytes.Length > 0) Marshal.Copy(c.Data, bytes, 0, bytes.Length);
         return ch == 1 ? torch.tensor(bytes, new long[] { c.Rows, c.Cols }) : torch.tensor(bytes, new long[] { c.Rows, c.Cols, ch });
     }
 

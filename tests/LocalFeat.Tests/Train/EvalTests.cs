@@ -105,6 +105,29 @@ public class EvalTests
     }
 
     [Fact]
+    public void AFlatImage_GivesNoKeypointsNoMatchesAndNoHomography_WithoutFailing()
+    {
+        // A synthetic held-out pair can be textureless: SIFT and ORB then find nothing (as a zeroed model does), which must not throw.
+        using var scope = torch.NewDisposeScope();
+        var flat = torch.full(new long[] { 96, 128 }, 128, dtype: ScalarType.Byte);
+        using var pair = new EvalPair("flat", flat.alias().DetachFromDisposeScope(), flat.alias().DetachFromDisposeScope(), Homography.Identity());
+        using var model = LocalFeat.Models.FeatureNet.Tiny();
+        using (torch.no_grad()) foreach (var p in model.parameters()) p.zero_();  // all-zero features: nothing to detect
+        var methods = Evaluator.Baselines(100).Append(new NetExtractor(model, new ExtractionOptions(Budget: 100)));
+        foreach (var method in methods)
+        {
+            var (r, matches, a, b) = Evaluator.EvaluatePair(method, pair, 3);
+            using (a) using (b)
+            {
+                Assert.Equal(0, r.Keypoints1);
+                Assert.Empty(matches);
+                Assert.Equal(new double[10], r.Mma);
+                Assert.Equal(double.PositiveInfinity, r.CornerError);
+            }
+        }
+    }
+
+    [Fact]
     public void CornerError_MatchesHandComputation()
     {
         Assert.Equal(1.0, Homography.CornerError(Homography.Translation(1, 0), Homography.Identity(), 10, 10), 12);
