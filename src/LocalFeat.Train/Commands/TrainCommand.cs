@@ -90,45 +90,4 @@ internal static class TrainCommand
             return EvalCommand.Run(outcome.Checkpoint, null, Path.Combine(config.Run.Out, "eval"), []);
         return 0;
     }
-
-    private sealed class SpectreProgress(ProgressContext ctx) : ITrainProgress
-    {
-        private ProgressTask? _task;
-
-        public void Started(long firstStep, long totalSteps)
-        {
-            _task = ctx.AddTask("training", maxValue: totalSteps);
-            _task.Value = firstStep;
-        }
-
-        public void Stepped(long completed, long totalSteps, Trainer.StepResult r, double imagesPerSecond)
-        {
-            if (_task is null) return;
-            _task.Description = string.Create(CultureInfo.InvariantCulture,
-                $"step {completed}/{totalSteps}  loss {r.Loss:F4}  lr {r.Lr:0.0e0}  {imagesPerSecond:F1} img/s");
-            _task.Value = completed;
-        }
-
-        public void Message(string text) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(text)}[/]");
-    }
-
-    /// <summary>For logs and pipes: one line every <c>run.log_every</c> steps with the ETA.</summary>
-    private sealed class PlainProgress(long every) : ITrainProgress
-    {
-        private readonly System.Diagnostics.Stopwatch _clock = new();
-        private long _first;
-
-        public void Started(long firstStep, long totalSteps) { _first = firstStep; _clock.Start(); }
-
-        public void Stepped(long completed, long totalSteps, Trainer.StepResult r, double imagesPerSecond)
-        {
-            if (completed % every != 0 && completed != totalSteps) return;
-            double perStep = _clock.Elapsed.TotalSeconds / Math.Max(1, completed - _first);
-            var eta = TimeSpan.FromSeconds(perStep * (totalSteps - completed));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"step {completed}/{totalSteps}  loss {r.Loss:F4}  lr {r.Lr:0.0e0}  {imagesPerSecond:F1} img/s  ETA {eta:hh\\:mm\\:ss}"));
-        }
-
-        public void Message(string text) => Console.WriteLine(text);
-    }
 }
