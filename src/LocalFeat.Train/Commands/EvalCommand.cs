@@ -32,7 +32,7 @@ internal static class EvalCommand
     private static Table Table(string set, List<SetSummary> rows)
     {
         var t = new Table { Title = new TableTitle($"{Markup.Escape(set)} ({rows[0].Pairs} pair{(rows[0].Pairs == 1 ? "" : "s")})") };
-        t.AddColumn("method");
+        t.AddColumn(new TableColumn("method").NoWrap());
         foreach (var h in new[] { "keypoints", "matches", "MMA@1", "MMA@2", "MMA@3", "MMA@5", "MMA@10", "H@1px", "H@3px", "H@5px" })
             t.AddColumn(new TableColumn(h).RightAligned());
         static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
@@ -74,7 +74,8 @@ internal static class EvalCommand
             Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
             var summaries = Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
             Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
-            if (Cli.Interactive) foreach (var g in summaries.GroupBy(s => s.Set)) AnsiConsole.Write(Table(g.Key, g.ToList()));
+            // The table needs about 110 columns; a narrower terminal gets the Markdown report, which does not wrap cells.
+            if (Cli.Interactive && AnsiConsole.Profile.Width >= 110) foreach (var g in summaries.GroupBy(s => s.Set)) AnsiConsole.Write(Table(g.Key, g.ToList()));
             else Console.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
             return 0;
         }

@@ -166,7 +166,8 @@ public static class Checkpoint
         {
             throw new InvalidDataException($"'{path}' is not this run's optimizer state: {e.Message}", e);
         }
-        _ = device;  // PyBridge copies the saved moments into the optimizer's own state tensors, which live with the parameters
+        // load_py leaves the moments where the file had them (CPU); Adam steps with its parameters' device.
+        optimizer.to(device);
     }
 
     public static void RestoreRng(Info info)
