@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Reflection;
 using LocalFeat.Cuda.Driver;
 using LocalFeat.Cuda.Nvrtc;
-using LocalFeat.Torch;
+using LocalFeat.Train.Vision;
+using TorchSharp;
 
 namespace LocalFeat.Train;
 
@@ -22,16 +23,15 @@ internal static class SystemReport
 
     public static List<(string Key, string Value)> Collect()
     {
-        var torchFacts = torch.system_report();
         var rows = new List<(string, string)>
         {
             ("localfeat", typeof(SystemReport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown"),
             (".NET", Environment.Version.ToString()),
-            ("libtorch", torchFacts["torch"]),
-            ("threads", $"{torchFacts["threads"]} intra-op, {torchFacts["interop_threads"]} inter-op ({Environment.ProcessorCount} cores)"),
-            ("BLAS", torchFacts["blas"]),
-            ("OpenCV", torchFacts["opencv"]),
-            ("libtorch CUDA", torchFacts["torch_cuda"]),
+            ("TorchSharp", typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown"),
+            ("libtorch", torch.__version__),
+            ("threads", $"{torch.get_num_threads()} intra-op, {torch.get_num_interop_threads()} inter-op ({Environment.ProcessorCount} cores)"),
+            ("OpenCV", OpenCv.Version + " (OpenCvSharp4)"),
+            ("libtorch CUDA", torch.cuda.is_available() ? $"yes, {torch.cuda.device_count()} device(s)" : "no"),
             ("NVRTC", NvrtcCompiler.IsAvailable(out string why) ? NvrtcCompiler.VersionString : $"none ({why})"),
             ("CUDA devices", Devices()),
         };

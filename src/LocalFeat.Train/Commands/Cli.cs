@@ -1,5 +1,4 @@
 using System.CommandLine;
-using LocalFeat.Torch;
 using LocalFeat.Train.Training;
 using Spectre.Console;
 
@@ -10,7 +9,7 @@ internal static class Cli
 {
     public static readonly Option<string[]> Set = new("--set")
     {
-        Description = "Override any config key: --set key=value (repeatable; keys as in config.json, e.g. --set grad_clip=1)",
+        Description = "Override any config key: --set key=value (repeatable; keys as in config.json, dotted by group, e.g. --set optimizer.grad_clip=1)",
         Arity = ArgumentArity.ZeroOrMore,
         AllowMultipleArgumentsPerToken = false,
     };
@@ -31,9 +30,15 @@ internal static class Cli
     {
         try { return body(); }
         catch (Exception e) when (e is ConfigException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
-                                    or TorchException or ArgumentException or InvalidOperationException)
+                                    or ArgumentException or InvalidOperationException)
         {
             Console.Error.WriteLine($"error: {e.Message}");
+            if (Environment.GetEnvironmentVariable("LOCALFEAT_TRACE") == "1") Console.Error.WriteLine(e);  // where, for bug reports
+            return 1;
+        }
+        catch (System.Runtime.InteropServices.ExternalException e)  // libtorch's errors, as TorchSharp raises them
+        {
+            Console.Error.WriteLine($"error: libtorch: {e.Message.Split('\n')[0]}");
             return 1;
         }
     }

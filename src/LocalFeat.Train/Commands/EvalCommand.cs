@@ -1,5 +1,6 @@
 using System.CommandLine;
-using LocalFeat.Torch;
+using System.Globalization;
+using Spectre.Console;
 using LocalFeat.Train.Evaluation;
 using LocalFeat.Train.Training;
 
@@ -27,6 +28,20 @@ internal static class EvalCommand
         return cmd;
     }
 
+    // The report's table of one pair set, for a terminal.
+    private static Table Table(string set, List<SetSummary> rows)
+    {
+        var t = new Table { Title = new TableTitle($"{Markup.Escape(set)} ({rows[0].Pairs} pair{(rows[0].Pairs == 1 ? "" : "s")})") };
+        t.AddColumn(new TableColumn("method").NoWrap());
+        foreach (var h in new[] { "keypoints", "matches", "MMA@1", "MMA@2", "MMA@3", "MMA@5", "MMA@10", "H@1px", "H@3px", "H@5px" })
+            t.AddColumn(new TableColumn(h).RightAligned());
+        static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
+        foreach (var s in rows)
+            t.AddRow(Markup.Escape(s.Method), s.Keypoints.ToString("F0", CultureInfo.InvariantCulture), s.Matches.ToString("F0", CultureInfo.InvariantCulture),
+                F(s.Mma[0]), F(s.Mma[1]), F(s.Mma[2]), F(s.Mma[4]), F(s.Mma[9]), F(s.HomographyAccuracy[0]), F(s.HomographyAccuracy[1]), F(s.HomographyAccuracy[2]));
+        return t;
+    }
+
     // RUN/checkpoints/step-N → RUN/eval-step-N: beside the run's other outputs, and not pruned with old checkpoints.
     private static string DefaultOut(string checkpointFolder)
     {
@@ -38,29 +53,30 @@ internal static class EvalCommand
 
     public static int Run(string checkpointPath, string? pairsDir, string outDir, List<(string key, string value)> overrides)
     {
-        using var trained = TrainedModel.Open(checkpointPath, overrides, c => { if (pairsDir != null) c.EvalPairs = pairsDir; });
+        using var trained = TrainedModel.Open(checkpointPath, overrides, c => { if (pairsDir != null) c.Eval.Pairs = pairsDir; });
         var (info, c, model) = (trained.Info, trained.Config, trained.Model);
-        var ours = trained.Extractor($"ours ({model.Name})");
+        var ours = trained.Extractor($"ours ({Checkpoint.ModelName(model.Kind)})");
         var methods = new List<IFeatureExtractor> { ours };
-        methods.AddRange(Evaluator.Baselines(c.EvalBudget));
+        methods.AddRange(Evaluator.Baselines(c.Eval.Budget));
 
         var sets = new List<(string, List<EvalPair>)>();
         try
         {
-            var graf = PairSets.Graf(c.Images);
+            var graf = PairSets.Graf(c.Data.Images);
             if (graf is null) Cli.Warn("graf1.png / graf3.png / H1to3p.xml not found: skipping the real pair");
             else sets.Add((PairSets.GrafSet, [graf]));
-            sets.Add((PairSets.SyntheticSet, PairSets.Synthetic(c, c.EvalSyntheticPairs, Cli.Warn)));
-            if (c.EvalPairs != null) sets.Add(($"HPatches {Path.GetFileName(Path.TrimEndingDirectorySeparator(c.EvalPairs))}", PairSets.HPatches(c.EvalPairs, Cli.Warn)));
-            string header = $"Model **{model.Name}** from `{info.Folder}` (step {info.Step}); detection **{c.EvalDetection}**" +
-                            (c.EvalDetection == "hard" ? $" (edge threshold {c.EvalEdgeThreshold})" : " (soft score, 3×3 NMS)") +
-                            $", budget {c.EvalBudget} keypoints, {(c.EvalDense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +
-                            $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.EvalRansacThreshold} px.";
+            sets.Add((PairSets.SyntheticSet, PairSets.Synthetic(c, c.Eval.SyntheticPairs, Cli.Warn)));
+            if (c.Eval.Pairs != null) sets.Add(($"HPatches {Path.GetFileName(Path.TrimEndingDirectorySeparator(c.Eval.Pairs))}", PairSets.HPatches(c.Eval.Pairs, Cli.Warn)));
+            string header = $"Model **{Checkpoint.ModelName(model.Kind)}** from `{info.Folder}` (step {info.Step}); detection **{TrainConfig.EnumName(c.Eval.Detection)}**" +
+                            (c.Eval.Detection == LocalFeat.Features.DetectionMode.Hard ? $" (edge threshold {c.Eval.EdgeThreshold})" : " (soft score, 3×3 NMS)") +
+                            $", budget {c.Eval.Budget} keypoints, {(c.Eval.Dense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +
+                            $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.Eval.RansacThreshold} px.";
             Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
-            Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.EvalRansacThreshold), Cli.Info);
+            var summaries = Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
             Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
-            if (Console.IsOutputRedirected || !Cli.Interactive) Console.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
-            else Spectre.Console.AnsiConsole.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
+            // The table needs about 110 columns; a narrower terminal gets the Markdown report, which does not wrap cells.
+            if (Cli.Interactive && AnsiConsole.Profile.Width >= 110) foreach (var g in summaries.GroupBy(s => s.Set)) AnsiConsole.Write(Table(g.Key, g.ToList()));
+            else Console.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
             return 0;
         }
         finally

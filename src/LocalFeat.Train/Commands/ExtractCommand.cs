@@ -1,6 +1,6 @@
 using System.CommandLine;
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
+using LocalFeat.Train.Vision;
+using static TorchSharp.torch;
 using LocalFeat.Train.Evaluation;
 using LocalFeat.Train.Reporting;
 using LocalFeat.Train.Training;
@@ -38,8 +38,8 @@ internal static class ExtractCommand
             string rel = Path.GetRelativePath(imageDir, file);
             string target = Path.Combine(outDir, rel + ".npz");
             Tensor gray;
-            try { gray = Image.Read(file); }
-            catch (TorchException e) { warn($"skipping '{rel}': {e.Message}"); skipped++; continue; }
+            try { gray = OpenCv.ReadImage(file); }
+            catch (InvalidDataException e) { warn($"skipping '{rel}': {e.Message}"); skipped++; continue; }
             using (gray)
             using (var f = extractor.Extract(gray))
             {
@@ -51,7 +51,7 @@ internal static class ExtractCommand
                 {
                     ["keypoints"] = Npz.Of(kp, n, 3),
                     ["scores"] = Npz.Of(f.Score, n),
-                    ["descriptors"] = Npz.Of(f.Descriptors.ToArray<float>(), n, d),
+                    ["descriptors"] = Npz.Of(f.Descriptors.Values<float>(), n, d),
                 });
                 Console.WriteLine($"{rel}: {n} keypoints → {target}");
                 written++;

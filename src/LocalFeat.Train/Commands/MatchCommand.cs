@@ -1,8 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
-using LocalFeat.Torch.Vision;
+using LocalFeat.Train.Vision;
 using LocalFeat.Train.Evaluation;
 using LocalFeat.Train.Reporting;
 using LocalFeat.Train.Training;
@@ -61,20 +59,20 @@ internal static class MatchCommand
         using var trained = method == "ours" ? TrainedModel.Open(checkpointPath!, overrides) : null;
         var config = trained?.Config ?? TrainConfig.Resolve(null, overrides);
         IFeatureExtractor extractor = trained is not null
-            ? trained.Extractor($"ours ({trained.Model.Name})")
-            : new ClassicalExtractor(method == "sift" ? ClassicalFeature.Sift : ClassicalFeature.Orb, config.EvalBudget);
+            ? trained.Extractor($"ours ({Checkpoint.ModelName(trained.Model.Kind)})")
+            : new ClassicalExtractor(method == "sift" ? ClassicalFeature.Sift : ClassicalFeature.Orb, config.Eval.Budget);
 
-        using var gray1 = Image.Read(image1);
-        using var gray2 = Image.Read(image2);
+        using var gray1 = OpenCv.ReadImage(image1);
+        using var gray2 = OpenCv.ReadImage(image2);
         using var a = extractor.Extract(gray1);
         using var b = extractor.Extract(gray2);
         var matches = Metrics.MutualNearest(a, b);
         var inliers = new bool[matches.Length];  // stays all false when no homography is found
-        var h = Metrics.RansacHomography(a, b, matches, config.EvalRansacThreshold, inliers);
+        var h = Metrics.RansacHomography(a, b, matches, config.Eval.RansacThreshold, inliers);
         int inlierCount = inliers.Count(x => x);
         if (Path.GetDirectoryName(Path.GetFullPath(outFile)) is { } dir) Directory.CreateDirectory(dir);
         Plots.Matches(outFile, gray1, gray2, Evaluator.MatchLines(a, b, matches), inliers,
-            $"{extractor.Name}: {matches.Length} mutual NN matches, {inlierCount} RANSAC inliers ({config.EvalRansacThreshold} px, green)");
+            $"{extractor.Name}: {matches.Length} mutual NN matches, {inlierCount} RANSAC inliers ({config.Eval.RansacThreshold} px, green)");
         return new Result(a.Count, b.Count, matches.Length, inlierCount, h);
     }
 }

@@ -26,13 +26,13 @@ internal static class TrainCommand
         {
             var overrides = new List<(string, string)>();
             void Add(string key, string? value) { if (value != null) overrides.Add((key, value)); }
-            Add("recipe", r.GetValue(recipe));
-            Add("steps", r.GetValue(steps)?.ToString(CultureInfo.InvariantCulture));
-            Add("out", r.GetValue(outDir));
-            Add("device", r.GetValue(device));
-            Add("model", r.GetValue(model));
-            Add("images", r.GetValue(images));
-            if (r.GetValue(noEval)) Add("eval_after", "false");
+            Add("run.recipe", r.GetValue(recipe));
+            Add("run.steps", r.GetValue(steps)?.ToString(CultureInfo.InvariantCulture));
+            Add("run.out", r.GetValue(outDir));
+            Add("run.device", r.GetValue(device));
+            Add("model.kind", r.GetValue(model));
+            Add("data.images", r.GetValue(images));
+            if (r.GetValue(noEval)) Add("run.eval_after", "false");
             overrides.AddRange(Cli.SetPairs(r));
             return Run(r.GetValue(config), overrides, r.GetValue(resume));
         }));
@@ -45,15 +45,15 @@ internal static class TrainCommand
         Checkpoint.Info? from = null;
         if (resume)
         {
-            from = Checkpoint.ReadInfo(config.Out);
+            from = Checkpoint.ReadInfo(config.Run.Out);
             // The checkpoint's settings, then the file and command line on top (e.g. a larger --steps).
             config = from.Config;
             if (configFile != null) config.OverlayFile(configFile);
             foreach (var (k, v) in overrides) config.Set(k, v);
             config.Validate();
-            if (from.Step >= config.Steps) Cli.Warn($"the checkpoint is at step {from.Step} of {config.Steps}: nothing to train (raise --steps)");
+            if (from.Step >= config.Run.Steps) Cli.Warn($"the checkpoint is at step {from.Step} of {config.Run.Steps}: nothing to train (raise --steps)");
         }
-        Cli.Info($"localfeat train: recipe {config.Recipe}, model {config.Model}, {config.Steps} steps, batch {config.BatchSize}, crops {config.CropSize}, out {Path.GetFullPath(config.Out)}");
+        Cli.Info($"localfeat train: recipe {TrainConfig.EnumName(config.Run.Recipe)}, model {TrainConfig.EnumName(config.Model.Kind)}, {config.Run.Steps} steps, batch {config.Optimizer.BatchSize}, crops {config.Data.CropSize}, out {Path.GetFullPath(config.Run.Out)}");
 
         using var cts = new CancellationTokenSource();
         int presses = 0;
@@ -79,56 +79,15 @@ internal static class TrainCommand
                              new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
                     .Start(ctx => outcome = TrainSession.Run(config, from, new SpectreProgress(ctx), cts.Token));
             }
-            else outcome = TrainSession.Run(config, from, new PlainProgress(config.LogEvery), cts.Token);
+            else outcome = TrainSession.Run(config, from, new PlainProgress(config.Run.LogEvery), cts.Token);
         }
         finally { Console.CancelKeyPress -= onCancel; }
 
         Cli.Info($"trained steps {outcome.StartStep}..{outcome.FinalStep} in {outcome.Elapsed.TotalMinutes:F1} min; last loss {outcome.LastLoss?.ToString("F4", CultureInfo.InvariantCulture) ?? "-"}; checkpoint {outcome.Checkpoint}");
-        Cli.Info($"metrics: {Path.Combine(config.Out, TrainSession.MetricsFile)}, loss curve: {Path.Combine(config.Out, TrainSession.LossPlotFile)}");
+        Cli.Info($"metrics: {Path.Combine(config.Run.Out, TrainSession.MetricsFile)}, loss curve: {Path.Combine(config.Run.Out, TrainSession.LossPlotFile)}");
         if (outcome.Interrupted) return 130;
-        if (config.EvalAfter && outcome.Checkpoint.Length > 0)
-            return EvalCommand.Run(outcome.Checkpoint, null, Path.Combine(config.Out, "eval"), []);
+        if (config.Run.EvalAfter && outcome.Checkpoint.Length > 0)
+            return EvalCommand.Run(outcome.Checkpoint, null, Path.Combine(config.Run.Out, "eval"), []);
         return 0;
-    }
-
-    private sealed class SpectreProgress(ProgressContext ctx) : ITrainProgress
-    {
-        private ProgressTask? _task;
-
-        public void Started(long firstStep, long totalSteps)
-        {
-            _task = ctx.AddTask("training", maxValue: totalSteps);
-            _task.Value = firstStep;
-        }
-
-        public void Stepped(long completed, long totalSteps, Trainer.StepResult r, double imagesPerSecond)
-        {
-            if (_task is null) return;
-            _task.Description = string.Create(CultureInfo.InvariantCulture,
-                $"step {completed}/{totalSteps}  loss {r.Loss:F4}  lr {r.Lr:0.0e0}  {imagesPerSecond:F1} img/s");
-            _task.Value = completed;
-        }
-
-        public void Message(string text) => AnsiConsole.MarkupLine($"[grey]{Markup.Escape(text)}[/]");
-    }
-
-    /// <summary>For logs and pipes: one line every <c>log_every</c> steps with the ETA.</summary>
-    private sealed class PlainProgress(long every) : ITrainProgress
-    {
-        private readonly System.Diagnostics.Stopwatch _clock = new();
-        private long _first;
-
-        public void Started(long firstStep, long totalSteps) { _first = firstStep; _clock.Start(); }
-
-        public void Stepped(long completed, long totalSteps, Trainer.StepResult r, double imagesPerSecond)
-        {
-            if (completed % every != 0 && completed != totalSteps) return;
-            double perStep = _clock.Elapsed.TotalSeconds / Math.Max(1, completed - _first);
-            var eta = TimeSpan.FromSeconds(perStep * (totalSteps - completed));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"step {completed}/{totalSteps}  loss {r.Loss:F4}  lr {r.Lr:0.0e0}  {imagesPerSecond:F1} img/s  ETA {eta:hh\\:mm\\:ss}"));
-        }
-
-        public void Message(string text) => Console.WriteLine(text);
     }
 }

@@ -1,6 +1,8 @@
-using LocalFeat.Torch;
+using LocalFeat.Features;
+using LocalFeat.Models;
 using LocalFeat.Train.Evaluation;
-using LocalFeat.Train.Models;
+using TorchSharp;
+using static TorchSharp.torch;
 using LocalFeat.Train.Training;
 
 namespace LocalFeat.Train.Commands;
@@ -27,17 +29,21 @@ internal sealed class TrainedModel : IDisposable
         foreach (var (k, v) in overrides) c.Set(k, v);
         configure?.Invoke(c);
         c.Validate();
-        torch.set_num_threads(c.Threads > 0 ? c.Threads : Environment.ProcessorCount);
-        var device = TrainSession.ResolveDevice(c.Device);
+        torch.set_num_threads(c.Run.Threads > 0 ? c.Run.Threads : Environment.ProcessorCount);
+        var device = TrainSession.ResolveDevice(c.Run.Device);
         var model = Checkpoint.LoadModel(info);
         model.to(device);
         model.eval();
         return new TrainedModel(info, c, model, device);
     }
 
-    /// <summary>The model's keypoints and descriptors with the eval_* settings.</summary>
+    /// <summary>The model's keypoints and descriptors with the eval.* settings.</summary>
     public NetExtractor Extractor(string name = "ours") =>
-        new(Model, Config.EvalDetection, Config.EvalBudget, Config.EvalEdgeThreshold, Config.EvalDense, Device, name, Config.EvalRefine);
+        new(Model, Options(Config), name);
+
+    /// <summary>The library's extraction settings of the eval.* keys.</summary>
+    public static ExtractionOptions Options(TrainConfig c) =>
+        new(c.Eval.Detection, c.Eval.Budget, c.Eval.EdgeThreshold, c.Eval.Refine, c.Eval.Dense);
 
     public void Dispose() => Model.Dispose();
 }

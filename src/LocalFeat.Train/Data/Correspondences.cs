@@ -1,4 +1,5 @@
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Train.Data;
 
@@ -50,7 +51,7 @@ public sealed class Correspondences : IDisposable
             pos[k + 1] = Math.Min(pos[k + 1], gw2 - 1);
         }
         int n = cells.Count / 2;
-        return new Correspondences(torch.tensor(cells.ToArray(), n, 2), torch.tensor(pos.ToArray(), n, 2));
+        return new Correspondences(torch.tensor(cells.ToArray(), new long[] { n, 2 }), torch.tensor(pos.ToArray(), new long[] { n, 2 }));
     }
 
     public void Dispose() { Cells1.Dispose(); Pos2.Dispose(); }

@@ -1,5 +1,6 @@
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
+using LocalFeat.Train.Vision;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Train.Data;
 
@@ -21,7 +22,7 @@ public sealed class ImageFolder
 
     public ImageFolder(string root)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"image folder not found: '{root}' (config 'images')");
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"image folder not found: '{root}' (config 'data.images')");
         Root = Path.GetFullPath(root);
         var all = Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)
             .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
@@ -57,8 +58,8 @@ public sealed class ImageFolder
         var result = new List<(string, Tensor)>();
         foreach (var rel in relativePaths)
         {
-            try { result.Add((rel, Image.Read(Path.Combine(Root, rel)).DetachFromDisposeScope())); }
-            catch (TorchException e) { warn($"skipping image '{rel}': {e.Message}"); }
+            try { result.Add((rel, OpenCv.ReadImage(Path.Combine(Root, rel)).DetachFromDisposeScope())); }
+            catch (InvalidDataException e) { warn($"skipping image '{rel}': {e.Message}"); }
         }
         if (result.Count == 0) throw new InvalidDataException($"none of the {relativePaths.Count} images in '{Root}' could be read");
         return result;

@@ -1,22 +1,8 @@
-using LocalFeat.Torch;
-using F = LocalFeat.Torch.nn.functional;
+using TorchSharp;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
 
 namespace LocalFeat.Train.Data;
-
-/// <summary>One training pair: two grey crops in [0,1] and the homography mapping crop-1 pixels to crop-2 pixels.</summary>
-public sealed record PairSample(Tensor Image1, Tensor Image2, double[] H12, string Source) : IDisposable
-{
-    public void Dispose() { Image1.Dispose(); Image2.Dispose(); }
-}
-
-/// <summary>Geometry and photometry of the random pairs (the data part of <see cref="Training.TrainConfig"/>).</summary>
-public sealed record PairSettings(
-    int CropSize, double ZoomMin, double ZoomMax, double PerspectiveMin, double RotationDeg, double Shift,
-    double Brightness, double Contrast, double BlurProb, double NoiseStd, double MinCropStd, int MinCorrespondences)
-{
-    public static PairSettings From(Training.TrainConfig c, int? cropSize = null) => new(cropSize ?? c.CropSize, c.ZoomMin, c.ZoomMax,
-        c.PerspectiveMin, c.RotationDeg, c.Shift, c.Brightness, c.Contrast, c.BlurProb, c.NoiseStd, c.MinCropStd, c.MinCorrespondences);
-}
 
 /// <summary>
 /// Random homography pairs in the spirit of HNDesc's H-crops: crop 1 is an axis-aligned S×S window of a photo;
@@ -42,7 +28,7 @@ public sealed class PairSampler : IDisposable
         using (torch.NewDisposeScope())
         {
             foreach (var (name, img) in images) _images.Add((name, Prepare(img, s).DetachFromDisposeScope()));
-            var coords = torch.arange(0, s, 1, ScalarType.Float32);
+            var coords = torch.arange(0, s, 1, dtype: ScalarType.Float32);
             var mesh = torch.meshgrid([coords, coords]);  // rows (v), cols (u)
             _base = torch.stack([mesh[1].reshape(-1), mesh[0].reshape(-1), torch.ones(s * s)], 1).DetachFromDisposeScope();
         }
@@ -60,7 +46,7 @@ public sealed class PairSampler : IDisposable
         double target = Math.Clamp(shorter, 1.25 * s, 2.0 * s);
         if (target == shorter) return x.contiguous();
         double f = target / shorter;
-        return F.interpolate(x, [Math.Max(s, (long)Math.Round(h * f)), Math.Max(s, (long)Math.Round(w * f))], align_corners: true).contiguous();
+        return F.interpolate(x, [Math.Max(s, (long)Math.Round(h * f)), Math.Max(s, (long)Math.Round(w * f))], mode: InterpolationMode.Bilinear, align_corners: true).contiguous();
     }
 
     /// <summary>The pair of one seed (every random choice derives from it, so loaders on any thread agree).</summary>
@@ -89,7 +75,7 @@ public sealed class PairSampler : IDisposable
             var a2 = Augment(crop2, rng, noiseSeed + 1).DetachFromDisposeScope();
             return new PairSample(a1, a2, h12, name);
         }
-        throw new InvalidDataException($"no usable pair after {MaxAttempts} draws (seed {seed}): the photos are too flat or too small for crop_size {s}, or min_correspondences is too high");
+        throw new InvalidDataException($"no usable pair after {MaxAttempts} draws (seed {seed}): the photos are too flat or too small for data.crop_size {s}, or data.min_correspondences is too high");
     }
 
     // Crop-2 pixel → photo pixel: centre of crop 1 (shifted) · rotation · zoom · keystone, in crop-centred coordinates.
@@ -123,7 +109,7 @@ public sealed class PairSampler : IDisposable
     {
         int s = Settings.CropSize;
         long ih = img.size(2), iw = img.size(3);
-        var gt = torch.tensor(g.Select(v => (float)v).ToArray(), 3, 3).t();
+        var gt = torch.tensor(g.Select(v => (float)v).ToArray(), new long[] { 3, 3 }).t();
         var p = _base.mm(gt);
         var z = p.select(1, 2);
         var x = p.select(1, 0) / z;
@@ -145,7 +131,7 @@ public sealed class PairSampler : IDisposable
         if (noise > 0)
         {
             using var gen = new Generator(noiseSeed);
-            x = x + torch.randn(x.shape, gen) * noise;
+            x = x + torch.randn(x.shape, generator: gen) * noise;
         }
         return x.clamp(0, 1).view(1, st.CropSize, st.CropSize).contiguous();
     }
@@ -156,7 +142,7 @@ public sealed class PairSampler : IDisposable
         var k = Enumerable.Range(-r, 2 * r + 1).Select(i => Math.Exp(-i * i / (2 * sigma * sigma))).ToArray();
         double sum = k.Sum();
         var kernel = torch.tensor(k.Select(v => (float)(v / sum)).ToArray());
-        var padded = F.pad(x, [r, r, r, r], "replicate");
+        var padded = F.pad(x, new long[] { r, r, r, r }, PaddingModes.Replicate);
         var h = F.conv2d(padded, kernel.view(1, 1, 1, 2 * r + 1));
         return F.conv2d(h, kernel.view(1, 1, 2 * r + 1, 1));
     }

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using LocalFeat.Torch;
-using LocalFeat.Torch.Vision;
+using LocalFeat.Train.Vision;
 using LocalFeat.Train.Reporting;
 
 namespace LocalFeat.Train.Evaluation;
@@ -84,8 +83,7 @@ public static class Evaluator
         var panels = summaries.GroupBy(s => s.Set).Select(g => Plots.LineChart($"MMA: {g.Key} ({g.First().Pairs} pair{(g.First().Pairs == 1 ? "" : "s")})", "threshold [px]", "MMA",
             g.Select((s, k) => new Series(s.Method, colors[k % colors.Length], x, s.Mma)).ToList(), 520, 380, 0, 1)).ToArray();
         if (panels.Length == 0) return;
-        try { Plots.WritePanels(path, panels); }
-        finally { foreach (var p in panels) p.Dispose(); }
+        Plots.WritePanels(path, panels);
     }
 
     private static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);

@@ -1,16 +1,10 @@
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
-using LocalFeat.Torch.Vision;
+using LocalFeat.Train.Vision;
+using TorchSharp;
+using static TorchSharp.torch;
 using LocalFeat.Train.Data;
 using LocalFeat.Train.Training;
 
 namespace LocalFeat.Train.Evaluation;
-
-/// <summary>Two grey uint8 images [H,W] and the ground-truth homography mapping image-1 pixels to image-2 pixels.</summary>
-public sealed record EvalPair(string Name, Tensor Gray1, Tensor Gray2, double[] H) : IDisposable
-{
-    public void Dispose() { Gray1.Dispose(); Gray2.Dispose(); }
-}
 
 /// <summary>The evaluation pairs: graf1→graf3, synthetic pairs of held-out photos, HPatches-format folders.</summary>
 public static class PairSets
@@ -25,7 +19,7 @@ public static class PairSets
         {
             string a = Path.Combine(dir, "graf1.png"), b = Path.Combine(dir, "graf3.png"), h = Path.Combine(dir, "H1to3p.xml");
             if (File.Exists(a) && File.Exists(b) && File.Exists(h))
-                return new EvalPair("graf1→graf3", Image.Read(a).DetachFromDisposeScope(), Image.Read(b).DetachFromDisposeScope(), Cv.ReadMatrix(h, 3, 3));
+                return new EvalPair("graf1→graf3", OpenCv.ReadImage(a).DetachFromDisposeScope(), OpenCv.ReadImage(b).DetachFromDisposeScope(), OpenCv.ReadMatrix(h, 3, 3));
         }
         return null;
     }
@@ -37,18 +31,18 @@ public static class PairSets
     public static List<EvalPair> Synthetic(TrainConfig c, int count, Action<string> warn)
     {
         if (count == 0) return [];
-        var folder = new ImageFolder(c.Images);
+        var folder = new ImageFolder(c.Data.Images);
         var names = folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).ToList();
         if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{folder.Root}': no synthetic pairs"); return []; }
         var images = folder.Load(names, warn);
         try
         {
-            using var sampler = new PairSampler(images, PairSettings.From(c, c.EvalCropSize), stride: 8);
+            using var sampler = new PairSampler(images, PairSettings.From(c, c.Eval.CropSize), stride: 8);
             var pairs = new List<EvalPair>();
             for (int k = 0; k < count; k++)
             {
                 using var scope = torch.NewDisposeScope();
-                using var p = sampler.Sample(PairSampler.Mix((ulong)c.EvalSeed) ^ (ulong)k);
+                using var p = sampler.Sample(PairSampler.Mix((ulong)c.Eval.Seed) ^ (ulong)k);
                 pairs.Add(new EvalPair($"synthetic-{k:D2} ({p.Source})", ToUInt8(p.Image1), ToUInt8(p.Image2), p.H12));
             }
             return pairs;
@@ -56,7 +50,7 @@ public static class PairSets
         finally { foreach (var (_, t) in images) t.Dispose(); }
     }
 
-    private static Tensor ToUInt8(Tensor x01) => (x01[0] * 255.0).round().clamp(0, 255).to(ScalarType.UInt8).contiguous().DetachFromDisposeScope();
+    private static Tensor ToUInt8(Tensor x01) => (x01[0] * 255.0).round().clamp(0, 255).to(ScalarType.Byte).contiguous().DetachFromDisposeScope();
 
     /// <summary>
     /// HPatches layout: sequence folders (v_* viewpoint, i_* illumination) with 1.ppm … 6.ppm and H_1_2 … H_1_6;
@@ -64,7 +58,7 @@ public static class PairSets
     /// </summary>
     public static List<EvalPair> HPatches(string root, Action<string> warn)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"HPatches folder not found: '{root}' (--pairs / config 'eval_pairs')");
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"HPatches folder not found: '{root}' (--pairs / config 'eval.pairs')");
         var sequences = File.Exists(Path.Combine(root, "1.ppm")) ? [root] : Directory.GetDirectories(root).Order(StringComparer.Ordinal).ToList();
         var pairs = new List<EvalPair>();
         foreach (var seq in sequences)
@@ -77,9 +71,9 @@ public static class PairSets
                 if (!File.Exists(img) || !File.Exists(h)) { warn($"skipping {Path.GetFileName(seq)} 1→{k}: missing {k}.ppm or H_1_{k}"); continue; }
                 try
                 {
-                    pairs.Add(new EvalPair($"{Path.GetFileName(seq)} 1→{k}", Image.Read(first).DetachFromDisposeScope(), Image.Read(img).DetachFromDisposeScope(), Homography.ReadText(h)));
+                    pairs.Add(new EvalPair($"{Path.GetFileName(seq)} 1→{k}", OpenCv.ReadImage(first).DetachFromDisposeScope(), OpenCv.ReadImage(img).DetachFromDisposeScope(), Homography.ReadText(h)));
                 }
-                catch (Exception e) when (e is TorchException or InvalidDataException or FormatException)
+                catch (Exception e) when (e is InvalidDataException or FormatException)
                 {
                     warn($"skipping {Path.GetFileName(seq)} 1→{k}: {e.Message}");
                 }

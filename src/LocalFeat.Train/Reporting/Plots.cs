@@ -1,84 +1,58 @@
-using System.Globalization;
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
-using LocalFeat.Torch.Vision;
+using LocalFeat.Train.Vision;
+using OpenCvSharp;
+using ScottPlot;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Train.Reporting;
 
-/// <summary>A named polyline of a chart.</summary>
-public sealed record Series(string Name, (byte r, byte g, byte b) Color, double[] X, double[] Y);
-
-/// <summary>PNG charts drawn into uint8 RGB tensors (OpenCV lines and Hershey text through the native library).</summary>
+/// <summary>PNG charts (ScottPlot) and match pictures (OpenCV drawing).</summary>
 public static class Plots
 {
     public static readonly (byte, byte, byte) Blue = (31, 119, 180), Orange = (255, 127, 14), Green = (44, 160, 44),
         Red = (214, 39, 40), Grey = (160, 160, 160), Black = (0, 0, 0);
 
-    /// <summary>A line chart [height, width, 3] with axes, ticks, title and legend; y range from the data unless given.</summary>
-    public static Tensor LineChart(string title, string xLabel, string yLabel, IReadOnlyList<Series> series,
+    /// <summary>A chart of width×height pixels with axes, title and legend; y range from the data unless given. Returns PNG bytes.</summary>
+    public static byte[] LineChart(string title, string xLabel, string yLabel, IReadOnlyList<Series> series,
         int width = 640, int height = 420, double? yMin = null, double? yMax = null)
     {
-        var img = torch.full([height, width, 3], 255, ScalarType.UInt8).DetachFromDisposeScope();
-        const int left = 62, right = 16, top = 34, bottom = 46;
-        double x0 = series.SelectMany(s => s.X).DefaultIfEmpty(0).Min(), x1 = series.SelectMany(s => s.X).DefaultIfEmpty(1).Max();
-        var ys = series.SelectMany(s => s.Y).Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
-        double y0 = yMin ?? ys.Min(), y1 = yMax ?? ys.Max();
-        if (x1 <= x0) x1 = x0 + 1;
-        if (y1 <= y0) { y1 = y0 + 1; }
-        double Px(double x) => left + (x - x0) / (x1 - x0) * (width - left - right);
-        double Py(double y) => height - bottom - (y - y0) / (y1 - y0) * (height - top - bottom);
-
-        foreach (double fy in Ticks(y0, y1))
+        var plot = new Plot();
+        foreach (var s in series)
         {
-            Draw.Line(img, left, Py(fy), width - right, Py(fy), (230, 230, 230));
-            Draw.Text(img, Tick(fy), 4, Py(fy) + 4, Black, 0.4);
+            // ScottPlot draws NaN as gaps; ±∞ (a pair without a homography) would break the axis limits.
+            var y = s.Y.Select(v => double.IsFinite(v) ? v : double.NaN).ToArray();
+            var line = plot.Add.ScatterLine(s.X, y, new ScottPlot.Color(s.Color.r, s.Color.g, s.Color.b));
+            line.LineWidth = 2;
+            line.LegendText = s.Name;
+            if (s.X.Length == 1) { line.MarkerSize = 6; line.MarkerShape = MarkerShape.FilledCircle; }
         }
-        foreach (double fx in Ticks(x0, x1))
+        plot.Title(title);
+        plot.XLabel(xLabel);
+        plot.YLabel(yLabel);
+        plot.ShowLegend(Alignment.UpperRight);
+        plot.Axes.AutoScale();
+        if (yMin is not null || yMax is not null)
         {
-            Draw.Line(img, Px(fx), top, Px(fx), height - bottom, (230, 230, 230));
-            string label = Tick(fx);
-            Draw.Text(img, label, Math.Min(Px(fx) - 4 * label.Length, width - 8 * label.Length), height - bottom + 16, Black, 0.4);
+            var limits = plot.Axes.GetLimits();
+            double lo = yMin ?? limits.Bottom, hi = yMax ?? limits.Top;
+            plot.Axes.SetLimitsY(lo, hi > lo ? hi : lo + 1);
         }
-        Draw.Line(img, left, top, left, height - bottom, Black);
-        Draw.Line(img, left, height - bottom, width - right, height - bottom, Black);
-        Draw.Text(img, title, left, 22, Black, 0.55);
-        Draw.Text(img, xLabel, width / 2 - 4 * xLabel.Length, height - 10, Black, 0.45);
-        Draw.Text(img, yLabel, 4, top - 8, Black, 0.4);
-
-        for (int k = 0; k < series.Count; k++)
-        {
-            var s = series[k];
-            for (int i = 1; i < s.X.Length; i++)
-                if (double.IsFinite(s.Y[i - 1]) && double.IsFinite(s.Y[i]))
-                    Draw.Line(img, Px(s.X[i - 1]), Py(Math.Clamp(s.Y[i - 1], y0, y1)), Px(s.X[i]), Py(Math.Clamp(s.Y[i], y0, y1)), s.Color, 2);
-            if (s.X.Length == 1) Draw.Circle(img, Px(s.X[0]), Py(s.Y[0]), 3, s.Color, -1);
-            double ly = top + 14 + 18 * k;
-            Draw.Line(img, width - right - 150, ly - 4, width - right - 126, ly - 4, s.Color, 2);
-            Draw.Text(img, s.Name, width - right - 120, ly, Black, 0.45);
-        }
-        return img;
+        return plot.GetImageBytes(width, height, ImageFormat.Png);
     }
 
-    /// <summary>Round tick values (1, 2 or 5 × 10^k apart, about five of them) inside [lo, hi].</summary>
-    private static IEnumerable<double> Ticks(double lo, double hi)
+    /// <summary>PNG panels side by side into one PNG (shorter ones padded with white below).</summary>
+    public static void WritePanels(string path, params byte[][] panels)
     {
-        double raw = (hi - lo) / 5, mag = Math.Pow(10, Math.Floor(Math.Log10(raw)));
-        double step = new[] { 1.0, 2.0, 5.0, 10.0 }.Select(m => m * mag).First(s => s >= raw);
-        for (double v = Math.Ceiling(lo / step) * step; v <= hi + step * 1e-9; v += step) yield return Math.Abs(v) < step * 1e-9 ? 0 : v;
-    }
-
-    private static string Tick(double v) =>
-        Math.Abs(v) >= 1000 ? v.ToString("0", CultureInfo.InvariantCulture)
-        : Math.Abs(v) >= 10 ? v.ToString("0.#", CultureInfo.InvariantCulture)
-        : v.ToString("0.##", CultureInfo.InvariantCulture);
-
-    /// <summary>Panels side by side into one PNG.</summary>
-    public static void WritePanels(string path, params Tensor[] panels)
-    {
-        using var scope = torch.NewDisposeScope();
-        long h = panels.Max(p => p.size(0));
-        var padded = panels.Select(p => p.size(0) == h ? p : torch.cat([p, torch.full([h - p.size(0), p.size(1), 3], 255, ScalarType.UInt8)])).ToArray();
-        Image.Write(path, torch.cat(padded, 1).contiguous());
+        var mats = panels.Select(p => Cv2.ImDecode(p, ImreadModes.Color)).ToList();
+        try
+        {
+            int h = mats.Max(m => m.Rows);
+            var padded = mats.Select(m => m.Rows == h ? m : m.CopyMakeBorder(0, h - m.Rows, 0, 0, BorderTypes.Constant, Scalar.White)).ToList();
+            using var all = new Mat();
+            Cv2.HConcat(padded.ToArray(), all);
+            OpenCv.WriteMat(path, all);
+            foreach (var m in padded.Except(mats)) m.Dispose();
+        }
+        finally { foreach (var m in mats) m.Dispose(); }
     }
 
     /// <summary>Loss per step (light) and its moving average over <paramref name="window"/> steps.</summary>
@@ -95,10 +69,10 @@ public static class Plots
             avg[i] = sum / Math.Min(i + 1, window);
         }
         var finite = y.Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
-        using var chart = LineChart("training loss (d2net)", "step", "loss",
+        var png = LineChart("training loss (d2net)", "step", "loss",
             [new Series("loss", (170, 200, 230), x, y), new Series($"mean of {window}", Blue, x, avg)], 760, 440,
             yMin: Math.Min(0, finite.Min()), yMax: Percentile(finite, 0.99));
-        Image.Write(path, chart);
+        File.WriteAllBytes(path, png);
     }
 
     private static double Percentile(double[] v, double q)
@@ -107,24 +81,25 @@ public static class Plots
         return s[(int)Math.Clamp(Math.Round(q * (s.Length - 1)), 0, s.Length - 1)];
     }
 
-    /// <summary>Two grey images side by side with match lines: green if <paramref name="correct"/>, red otherwise.</summary>
+    /// <summary>Two grey uint8 [H,W] images side by side under a 30-px title strip, match lines green if <paramref name="correct"/>, red otherwise.</summary>
     public static void Matches(string path, Tensor gray1, Tensor gray2, IReadOnlyList<(double x1, double y1, double x2, double y2)> matches,
         IReadOnlyList<bool> correct, string title)
     {
-        using var scope = torch.NewDisposeScope();
-        long h = Math.Max(gray1.size(0), gray2.size(0)) + 30;
-        long w1 = gray1.size(1), w2 = gray2.size(1);
-        var canvas = torch.full([h, w1 + w2, 3], 255, ScalarType.UInt8);
-        canvas.narrow(0, 30, gray1.size(0)).narrow(1, 0, w1).copy_(gray1.unsqueeze(2).expand(gray1.size(0), w1, 3));
-        canvas.narrow(0, 30, gray2.size(0)).narrow(1, w1, w2).copy_(gray2.unsqueeze(2).expand(gray2.size(0), w2, 3));
-        canvas = canvas.contiguous();
+        using var a = OpenCv.ToMat(gray1);
+        using var b = OpenCv.ToMat(gray2);
+        int h = Math.Max(a.Rows, b.Rows) + 30, w1 = a.Cols, w2 = b.Cols;
+        using var canvas = new Mat(h, w1 + w2, MatType.CV_8UC3, Scalar.White);
+        using (var roi = new Mat(canvas, new Rect(0, 30, w1, a.Rows))) Cv2.CvtColor(a, roi, ColorConversionCodes.GRAY2BGR);
+        using (var roi = new Mat(canvas, new Rect(w1, 30, w2, b.Rows))) Cv2.CvtColor(b, roi, ColorConversionCodes.GRAY2BGR);
+        const int shift = 4;  // sub-pixel end points
         for (int i = 0; i < matches.Count; i++)
         {
             var (ax, ay, bx, by) = matches[i];
-            var color = correct[i] ? ((byte)0, (byte)200, (byte)0) : ((byte)230, (byte)0, (byte)0);
-            Draw.Line(canvas, ax, ay + 30, bx + w1, by + 30, color);
+            var color = correct[i] ? new Scalar(0, 200, 0) : new Scalar(0, 0, 230);  // BGR
+            Cv2.Line(canvas, new OpenCvSharp.Point(Math.Round(ax * 16), Math.Round((ay + 30) * 16)),
+                new OpenCvSharp.Point(Math.Round((bx + w1) * 16), Math.Round((by + 30) * 16)), color, 1, LineTypes.AntiAlias, shift);
         }
-        Draw.Text(canvas, title, 8, 21, Black, 0.6);
-        Image.Write(path, canvas);
+        Cv2.PutText(canvas, title, new OpenCvSharp.Point(8, 21), HersheyFonts.HersheySimplex, 0.6, Scalar.Black, 1, LineTypes.AntiAlias);
+        OpenCv.WriteMat(path, canvas);
     }
 }

@@ -1,14 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
-using LocalFeat.Torch.optim;
-using LocalFeat.Train.Models;
+using LocalFeat.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Train.Training;
 
 /// <summary>
-/// Checkpoints of a run: <c>OUT/checkpoints/step-NNNNNNNN/</c> holding model.safetensors, optimizer.safetensors and
+/// Checkpoints of a run: <c>OUT/checkpoints/step-NNNNNNNN/</c> holding model.safetensors, optimizer.pth (a PyTorch optimizer state_dict, through TorchSharp.PyBridge) and
 /// state.json (step, resolved config, RNG state), plus <c>OUT/checkpoints/latest</c> naming the newest. A checkpoint
 /// is written into a temporary folder, flushed, renamed into place, and only then made latest (temp file + rename),
 /// so a crash at any point leaves the previous checkpoint complete and current.
@@ -16,15 +17,15 @@ namespace LocalFeat.Train.Training;
 public static class Checkpoint
 {
     public const string ModelFile = "model.safetensors";
-    public const string OptimizerFile = "optimizer.safetensors";
+    public const string OptimizerFile = "optimizer.pth";
     public const string StateFile = "state.json";
     private const string LatestFile = "latest";
-    private const int Format = 1;
+    private const int Format = 2;  // 2: TorchSharp/PyBridge files (optimizer.pth)
 
     public static string Folder(string runDir) => Path.Combine(runDir, "checkpoints");
 
     /// <param name="afterFile">test hook, called after each file of the new checkpoint is written (may throw).</param>
-    public static string Save(string runDir, FeatureNet model, Optimizer optimizer, long step, TrainConfig config,
+    public static string Save(string runDir, FeatureNet model, OptimizerHelper optimizer, long step, TrainConfig config,
         Action<string>? afterFile = null)
     {
         string root = Folder(runDir);
@@ -35,24 +36,22 @@ public static class Checkpoint
         if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
         Directory.CreateDirectory(tmp);
 
-        var weights = model.state_dict();
-        try { Safetensors.Save(Path.Combine(tmp, ModelFile), weights, new Dictionary<string, string> { ["model"] = model.Name }); }
-        finally { foreach (var t in weights.Values) t.Dispose(); }
+        model.save_safetensors(Path.Combine(tmp, ModelFile));
+        Flush(Path.Combine(tmp, ModelFile));
         afterFile?.Invoke(ModelFile);
 
-        var opt = optimizer.state_dict();
-        try { Safetensors.Save(Path.Combine(tmp, OptimizerFile), opt); }
-        finally { foreach (var t in opt.Values) t.Dispose(); }
+        optimizer.save_py(Path.Combine(tmp, OptimizerFile));
+        Flush(Path.Combine(tmp, OptimizerFile));
         afterFile?.Invoke(OptimizerFile);
 
-        using var rng = Generator.Default.GetState();
+        using var rng = torch.random.get_rng_state();
         var state = new JsonObject
         {
             ["format"] = Format,
             ["step"] = step,
-            ["model"] = model.Name,
+            ["model"] = ModelName(model.Kind),
             ["saved_utc"] = DateTime.UtcNow.ToString("O"),
-            ["torch_rng"] = Convert.ToBase64String(rng.ToArray<byte>()),
+            ["torch_rng"] = Convert.ToBase64String(rng.Values<byte>()),
             ["config"] = JsonNode.Parse(config.ToJson()),
         };
         WriteDurable(Path.Combine(tmp, StateFile), state.ToJsonString(TrainConfig.Json));
@@ -62,8 +61,22 @@ public static class Checkpoint
         Directory.Move(tmp, final);
         WriteDurable(Path.Combine(root, LatestFile + ".tmp"), name);
         File.Move(Path.Combine(root, LatestFile + ".tmp"), Path.Combine(root, LatestFile), overwrite: true);
-        Prune(root, config.KeepCheckpoints, name);
+        Prune(root, config.Run.KeepCheckpoints, name);
         return final;
+    }
+
+    /// <summary>The config name of a model kind ("tiny", "vgg16").</summary>
+    public static string ModelName(FeatureNetKind kind) => TrainConfig.EnumName(kind);
+
+    private static FeatureNetKind ParseModel(string name, string file) =>
+        Enum.GetValues<FeatureNetKind>().FirstOrDefault(k => ModelName(k) == name, (FeatureNetKind)(-1)) is var k && Enum.IsDefined(k)
+            ? k : throw new InvalidDataException($"'{file}': unknown model '{name}' (expected {string.Join(" | ", TrainConfig.EnumNames(typeof(FeatureNetKind)))})");
+
+    // The PyBridge writers close their files without fsync: flush them before the rename makes them current.
+    private static void Flush(string path)
+    {
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        fs.Flush(flushToDisk: true);
     }
 
     private static void WriteDurable(string path, string text)
@@ -111,7 +124,7 @@ public static class Checkpoint
         throw new FileNotFoundException($"no checkpoint in '{path}': expected checkpoints/latest or {StateFile}");
     }
 
-    public sealed record Info(string Folder, long Step, TrainConfig Config, string Model, byte[] TorchRng);
+    public sealed record Info(string Folder, long Step, TrainConfig Config, FeatureNetKind Model, byte[] TorchRng);
 
     public static Info ReadInfo(string path)
     {
@@ -127,7 +140,7 @@ public static class Checkpoint
         if (format != Format) throw new InvalidDataException($"'{file}': checkpoint format {format}, this build reads format {Format}");
         var config = TrainConfig.Parse(state["config"]!.ToJsonString(), $"config in '{file}'");
         config.Validate();
-        return new Info(dir, state["step"]!.GetValue<long>(), config, state["model"]!.GetValue<string>(),
+        return new Info(dir, state["step"]!.GetValue<long>(), config, ParseModel(state["model"]!.GetValue<string>(), file),
             Convert.FromBase64String(state["torch_rng"]!.GetValue<string>()));
     }
 
@@ -135,25 +148,31 @@ public static class Checkpoint
     public static FeatureNet LoadModel(Info info)
     {
         var model = FeatureNet.Create(info.Model);
-        var weights = Safetensors.Load(Path.Combine(info.Folder, ModelFile));
-        try { model.load_state_dict(weights); }
-        finally { foreach (var t in weights.Values) t.Dispose(); }
+        try { model.load_safetensors(Path.Combine(info.Folder, ModelFile)); }
+        catch (Exception e) when (e is not (OutOfMemoryException or FileNotFoundException))
+        {
+            model.Dispose();
+            throw new InvalidDataException($"'{Path.Combine(info.Folder, ModelFile)}' does not hold {ModelName(info.Model)} weights: {e.Message}", e);
+        }
         return model;
     }
 
     /// <summary>Restores the optimizer state, its moment tensors moved to <paramref name="device"/> (the parameters' device).</summary>
-    public static void LoadOptimizer(Info info, Optimizer optimizer, Device device)
+    public static void LoadOptimizer(Info info, OptimizerHelper optimizer, Device device)
     {
-        var state = Safetensors.Load(Path.Combine(info.Folder, OptimizerFile));
-        var moved = state.ToDictionary(kv => kv.Key, kv => kv.Key.StartsWith("state.", StringComparison.Ordinal) && !kv.Key.EndsWith(".step", StringComparison.Ordinal)
-            ? kv.Value.to(device) : kv.Value.alias());
-        try { optimizer.load_state_dict(moved); }
-        finally { foreach (var t in state.Values.Concat(moved.Values)) t.Dispose(); }
+        string path = Path.Combine(info.Folder, OptimizerFile);
+        try { optimizer.load_py(path); }
+        catch (Exception e) when (e is not (OutOfMemoryException or FileNotFoundException))
+        {
+            throw new InvalidDataException($"'{path}' is not this run's optimizer state: {e.Message}", e);
+        }
+        // load_py leaves the moments where the file had them (CPU); Adam steps with its parameters' device.
+        optimizer.to(device);
     }
 
     public static void RestoreRng(Info info)
     {
         using var t = torch.tensor(info.TorchRng);
-        Generator.Default.SetState(t);
+        torch.random.set_rng_state(t);
     }
 }

@@ -3,86 +3,48 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using LocalFeat.Train.Settings;
 
 namespace LocalFeat.Train.Training;
 
-/// <summary>A setting that is out of range, of the wrong type or unknown; the message names key, expected and received.</summary>
-public sealed class ConfigException(string message) : Exception(message);
-
 /// <summary>
-/// Every setting of <c>localfeat train</c> (and of the eval that follows it). Keys are the JSON names; a config
-/// file holds any subset, the command line overrides (<c>--steps</c>, ... or <c>--set key=value</c>), and the
-/// resolved config is saved with the run as <c>config.json</c>.
+/// Every setting of <c>localfeat train</c> (and of the eval that follows it), grouped by concern. In JSON a group is
+/// an object (<c>{"optimizer": {"lr": 0.001}}</c>); on the command line a key is dotted (<c>--set optimizer.lr=0.001</c>).
+/// A config file holds any subset, the command line overrides it, and the resolved config is saved with the run as
+/// <c>config.json</c>.
 /// </summary>
 public sealed class TrainConfig
 {
-    public const string DefaultImages = "/usr/share/doc/opencv-doc/examples/data";
+    public const string DefaultImages = DataSettings.DefaultImages;
 
-    // --- run ---
-    [JsonPropertyName("recipe")] public string Recipe { get; set; } = "d2net";
-    [JsonPropertyName("out")] public string Out { get; set; } = "runs/d2net-tiny";
-    [JsonPropertyName("device")] public string Device { get; set; } = "cpu";
-    [JsonPropertyName("threads")] public int Threads { get; set; }  // 0 = one per core
-    [JsonPropertyName("seed")] public long Seed { get; set; }
-    // 5–8 minutes of tiny-model training on 2 cores (6–10 steps/s on this VM), so setup + train + eval take up to ~10 (README: default run).
-    [JsonPropertyName("steps")] public long Steps { get; set; } = 3000;
-    [JsonPropertyName("checkpoint_every")] public long CheckpointEvery { get; set; } = 500;
-    [JsonPropertyName("keep_checkpoints")] public int KeepCheckpoints { get; set; } = 3;
-    [JsonPropertyName("log_every")] public long LogEvery { get; set; } = 50;  // plain progress lines and metrics.csv flushes
-    [JsonPropertyName("eval_after")] public bool EvalAfter { get; set; } = true;
+    [JsonPropertyName("run")] public RunSettings Run { get; set; } = new();
+    [JsonPropertyName("model")] public ModelSettings Model { get; set; } = new();
+    [JsonPropertyName("optimizer")] public OptimizerSettings Optimizer { get; set; } = new();
+    [JsonPropertyName("loss")] public LossSettings Loss { get; set; } = new();
+    [JsonPropertyName("data")] public DataSettings Data { get; set; } = new();
+    [JsonPropertyName("eval")] public EvalSettings Eval { get; set; } = new();
 
-    // --- model ---
-    [JsonPropertyName("model")] public string Model { get; set; } = "tiny";
-    [JsonPropertyName("vgg16_weights")] public string? Vgg16Weights { get; set; }
-    [JsonPropertyName("finetune")] public string Finetune { get; set; } = "conv4_3";  // vgg16: conv4_3 (D2-Net) | all
+    private sealed record Key(PropertyInfo Group, PropertyInfo Leaf);
 
-    // --- optimisation ---
-    [JsonPropertyName("batch_size")] public int BatchSize { get; set; } = 2;
-    [JsonPropertyName("lr")] public double Lr { get; set; } = 3e-3;  // tiny from scratch: 3e-3 beat 1e-3 over 800 steps (loss 0.87 vs 0.89)
-    [JsonPropertyName("lr_schedule")] public string LrSchedule { get; set; } = "cosine";  // cosine | step | constant
-    [JsonPropertyName("warmup_steps")] public long WarmupSteps { get; set; } = 100;
-    [JsonPropertyName("lr_final_factor")] public double LrFinalFactor { get; set; } = 0.05;  // cosine end / step factor
-    [JsonPropertyName("weight_decay")] public double WeightDecay { get; set; }
-    [JsonPropertyName("grad_clip")] public double GradClip { get; set; }  // max global norm; 0 = off
-    [JsonPropertyName("margin")] public double Margin { get; set; } = 1;
-    [JsonPropertyName("safe_radius")] public double SafeRadius { get; set; } = 4;
+    private static string JsonName(PropertyInfo p) => p.GetCustomAttribute<JsonPropertyNameAttribute>()!.Name;
 
-    // --- data ---
-    [JsonPropertyName("images")] public string Images { get; set; } = DefaultImages;
-    [JsonPropertyName("crop_size")] public int CropSize { get; set; } = 256;
-    [JsonPropertyName("zoom_min")] public double ZoomMin { get; set; } = 0.8;
-    [JsonPropertyName("zoom_max")] public double ZoomMax { get; set; } = 1.0;
-    [JsonPropertyName("perspective_min")] public double PerspectiveMin { get; set; } = 0.6;
-    [JsonPropertyName("rotation_deg")] public double RotationDeg { get; set; } = 15;
-    [JsonPropertyName("shift")] public double Shift { get; set; } = 0.1;
-    [JsonPropertyName("brightness")] public double Brightness { get; set; } = 0.15;
-    [JsonPropertyName("contrast")] public double Contrast { get; set; } = 0.25;
-    [JsonPropertyName("blur_prob")] public double BlurProb { get; set; } = 0.3;
-    [JsonPropertyName("noise_std")] public double NoiseStd { get; set; } = 0.02;
-    [JsonPropertyName("min_crop_std")] public double MinCropStd { get; set; } = 12;  // grey levels: flatter crops are rejected
-    [JsonPropertyName("min_correspondences")] public int MinCorrespondences { get; set; } = 64;
-    [JsonPropertyName("loader_threads")] public int LoaderThreads { get; set; } = 1;
-    [JsonPropertyName("prefetch")] public int Prefetch { get; set; } = 4;
+    // "group.leaf" → the two properties, in declaration order.
+    private static readonly Dictionary<string, Key> Keys = typeof(TrainConfig).GetProperties()
+        .Where(g => g.GetCustomAttribute<JsonPropertyNameAttribute>() != null)
+        .SelectMany(g => g.PropertyType.GetProperties().Where(l => l.GetCustomAttribute<JsonPropertyNameAttribute>() != null)
+            .Select(l => (name: $"{JsonName(g)}.{JsonName(l)}", key: new Key(g, l))))
+        .ToDictionary(x => x.name, x => x.key);
 
-    // --- eval ---
-    [JsonPropertyName("eval_detection")] public string EvalDetection { get; set; } = "hard";  // hard | soft
-    [JsonPropertyName("eval_budget")] public int EvalBudget { get; set; } = 2000;
-    [JsonPropertyName("eval_edge_threshold")] public double EvalEdgeThreshold { get; set; } = 7.2;
-    [JsonPropertyName("eval_refine")] public bool EvalRefine { get; set; } = true;  // hard detection: D2-Net's sub-cell Newton step
-    [JsonPropertyName("eval_dense")] public bool EvalDense { get; set; } = true;  // D2-Net test-time: last pool → avg stride 1, dilated convs
-    [JsonPropertyName("eval_synthetic_pairs")] public int EvalSyntheticPairs { get; set; } = 16;
-    [JsonPropertyName("eval_crop_size")] public int EvalCropSize { get; set; } = 384;
-    [JsonPropertyName("eval_seed")] public long EvalSeed { get; set; } = 20240601;
-    [JsonPropertyName("eval_ransac_threshold")] public double EvalRansacThreshold { get; set; } = 3;
-    [JsonPropertyName("eval_pairs")] public string? EvalPairs { get; set; }  // an HPatches-format folder
+    private static readonly HashSet<string> Groups = Keys.Values.Select(k => JsonName(k.Group)).ToHashSet();
 
-    private static readonly Dictionary<string, PropertyInfo> Keys = typeof(TrainConfig).GetProperties()
-        .Where(p => p.GetCustomAttribute<JsonPropertyNameAttribute>() != null)
-        .ToDictionary(p => p.GetCustomAttribute<JsonPropertyNameAttribute>()!.Name);
-
+    /// <summary>Every dotted key.</summary>
     public static IReadOnlyCollection<string> KeyNames => Keys.Keys;
 
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
+    };
 
     /// <summary>Defaults, then the file (if any), then each override; validated.</summary>
     public static TrainConfig Resolve(string? file, IEnumerable<(string key, string value)> overrides)
@@ -104,19 +66,28 @@ public sealed class TrainConfig
     /// <summary>Settings from JSON text (a file's or a checkpoint's), not yet validated.</summary>
     public static TrainConfig Parse(string json, string origin) => new TrainConfig().Overlay(json, origin);
 
-    /// <summary>Sets the keys present in <paramref name="json"/> (an object of settings) on this config.</summary>
+    /// <summary>Sets the keys present in <paramref name="json"/> (an object of groups of settings) on this config.</summary>
     public TrainConfig Overlay(string json, string origin)
     {
         JsonNode? root;
         try { root = JsonNode.Parse(json); }
         catch (JsonException e) { throw new ConfigException($"{origin} is not valid JSON: {e.Message}"); }
         if (root is not JsonObject obj) throw new ConfigException($"{origin}: expected a JSON object of settings, got {root?.GetValueKind().ToString() ?? "null"}");
-        try { foreach (var (key, node) in obj) Set(key, node); }
+        try
+        {
+            foreach (var (group, node) in obj)
+            {
+                if (!Groups.Contains(group)) throw new ConfigException($"config: unknown group '{group}'{Hint(group)}; groups: {string.Join(", ", Groups)}");
+                if (node is not JsonObject settings)
+                    throw new ConfigException($"config '{group}': expected an object of settings, got {node?.ToJsonString() ?? "null"}");
+                foreach (var (leaf, value) in settings) Set($"{group}.{leaf}", value);
+            }
+        }
         catch (ConfigException e) { throw new ConfigException($"{origin}: {e.Message}"); }
         return this;
     }
 
-    /// <summary>Sets one key from command-line text: JSON (numbers, true/false, null, "quoted") or a bare string.</summary>
+    /// <summary>Sets one dotted key from command-line text: JSON (numbers, true/false, null, "quoted") or a bare string.</summary>
     public void Set(string key, string text)
     {
         JsonNode? node;
@@ -127,8 +98,10 @@ public sealed class TrainConfig
 
     public void Set(string key, JsonNode? node)
     {
-        if (!Keys.TryGetValue(key, out var p))
-            throw new ConfigException($"config: unknown key '{key}'; known keys: {string.Join(", ", Keys.Keys.Order(StringComparer.Ordinal))}");
+        if (!Keys.TryGetValue(key, out var k))
+            throw new ConfigException($"config: unknown key '{key}'{Hint(key)}; known keys: {string.Join(", ", Keys.Keys.Order(StringComparer.Ordinal))}");
+        var p = k.Leaf;
+        object target = k.Group.GetValue(this)!;
         var type = p.PropertyType;
         string got = node is null ? "null" : node.ToJsonString();
         try
@@ -136,7 +109,7 @@ public sealed class TrainConfig
             if (node is null)
             {
                 if (type != typeof(string) || !IsNullable(p)) throw new ConfigException($"config '{key}': expected {Describe(type)}, got null");
-                p.SetValue(this, null);
+                p.SetValue(target, null);
                 return;
             }
             var v = node.AsValue();
@@ -147,14 +120,40 @@ public sealed class TrainConfig
                 _ when type == typeof(int) => checked((int)Number(v, integer: true)),
                 _ when type == typeof(long) => checked((long)Number(v, integer: true)),
                 _ when type == typeof(double) => Number(v, integer: false),
+                _ when type.IsEnum => EnumValue(key, type, v),
                 _ => throw new InvalidOperationException($"config '{key}' has unsupported type {type}"),
             };
-            p.SetValue(this, value);
+            p.SetValue(target, value);
         }
         catch (Exception e) when (e is FormatException or InvalidOperationException or OverflowException or ArgumentException)
         {
             throw new ConfigException($"config '{key}': expected {Describe(type)}, got {got}");
         }
+    }
+
+    // A key given without its group (the flat keys of earlier versions): name the dotted one.
+    private static string Hint(string key)
+    {
+        var match = Keys.Keys.Where(k => k.EndsWith("." + key, StringComparison.Ordinal)).ToList();
+        return match.Count > 0 ? $" (did you mean {string.Join(" or ", match.Select(m => $"'{m}'"))}?)" : "";
+    }
+
+    /// <summary>The config names of an enum's values ("d2net", "conv4_3", "vgg16", ...), as written to JSON.</summary>
+    public static string[] EnumNames(Type type) => type.GetFields(BindingFlags.Public | BindingFlags.Static).Select(EnumName).ToArray();
+
+    private static string EnumName(FieldInfo f) =>
+        f.GetCustomAttribute<JsonStringEnumMemberNameAttribute>()?.Name ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(f.Name);
+
+    /// <summary>The config name of one enum value.</summary>
+    public static string EnumName<T>(T value) where T : struct, Enum => EnumName(typeof(T).GetField(value.ToString())!);
+
+    private static object EnumValue(string key, Type type, JsonValue v)
+    {
+        var names = EnumNames(type);
+        string? text = v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
+        var field = type.GetFields(BindingFlags.Public | BindingFlags.Static).FirstOrDefault(f => EnumName(f) == text);
+        if (field is null) throw new ConfigException($"config '{key}': expected one of {string.Join(" | ", names)}, got {(text is null ? v.ToJsonString() : $"'{text}'")}");
+        return field.GetValue(null)!;
     }
 
     private static double Number(JsonValue v, bool integer)
@@ -172,53 +171,49 @@ public sealed class TrainConfig
     private static bool IsNullable(PropertyInfo p) => new NullabilityInfoContext().Create(p).WriteState == NullabilityState.Nullable;
 
     private static string Describe(Type t) =>
-        t == typeof(int) || t == typeof(long) ? "an integer" : t == typeof(double) ? "a number" : t == typeof(bool) ? "true or false" : "a string";
+        t == typeof(int) || t == typeof(long) ? "an integer" : t == typeof(double) ? "a number" : t == typeof(bool) ? "true or false"
+        : t.IsEnum ? $"one of {string.Join(" | ", EnumNames(t))}" : "a string";
 
     /// <summary>Every range rule; the first violation throws with key, expected and received.</summary>
     public void Validate()
     {
-        OneOf("recipe", Recipe, "d2net");
-        OneOf("device", Device, "cpu", "cuda");
-        OneOf("model", Model, "tiny", "vgg16");
-        OneOf("finetune", Finetune, "conv4_3", "all");
-        OneOf("lr_schedule", LrSchedule, "cosine", "step", "constant");
-        OneOf("eval_detection", EvalDetection, "hard", "soft");
-        if (string.IsNullOrWhiteSpace(Out)) throw new ConfigException("config 'out': expected a directory path, got an empty string");
-        if (string.IsNullOrWhiteSpace(Images)) throw new ConfigException("config 'images': expected a folder of images, got an empty string");
-        Check("threads", Threads, Threads >= 0, "an integer ≥ 0 (0 = one per core)");
-        Check("steps", Steps, Steps >= 1, "an integer ≥ 1");
-        Check("checkpoint_every", CheckpointEvery, CheckpointEvery >= 1, "an integer ≥ 1");
-        Check("keep_checkpoints", KeepCheckpoints, KeepCheckpoints >= 1, "an integer ≥ 1");
-        Check("log_every", LogEvery, LogEvery >= 1, "an integer ≥ 1");
-        Check("batch_size", BatchSize, BatchSize is >= 1 and <= 256, "an integer in [1, 256]");
-        Check("lr", Lr, Lr > 0 && double.IsFinite(Lr), "a number > 0");
-        Check("warmup_steps", WarmupSteps, WarmupSteps >= 0, "an integer ≥ 0");
-        Check("lr_final_factor", LrFinalFactor, LrFinalFactor is >= 0 and <= 1, "a number in [0, 1]");
-        Check("weight_decay", WeightDecay, WeightDecay >= 0, "a number ≥ 0");
-        Check("grad_clip", GradClip, GradClip >= 0, "a number ≥ 0 (0 = off)");
-        Check("margin", Margin, Margin > 0, "a number > 0");
-        Check("safe_radius", SafeRadius, SafeRadius >= 0, "a number ≥ 0");
-        Check("crop_size", CropSize, CropSize is >= 32 and <= 2048 && CropSize % 8 == 0, "a multiple of 8 in [32, 2048]");
-        Check("zoom_min", ZoomMin, ZoomMin is > 0 and <= 4, "a number in (0, 4]");
-        Check("zoom_max", ZoomMax, ZoomMax >= ZoomMin && ZoomMax <= 4, $"a number in [zoom_min = {Fmt(ZoomMin)}, 4]");
-        Check("perspective_min", PerspectiveMin, PerspectiveMin is > 0 and <= 1, "a number in (0, 1]");
-        Check("rotation_deg", RotationDeg, RotationDeg is >= 0 and <= 180, "a number in [0, 180]");
-        Check("shift", Shift, Shift is >= 0 and <= 0.5, "a number in [0, 0.5]");
-        Check("brightness", Brightness, Brightness is >= 0 and <= 1, "a number in [0, 1]");
-        Check("contrast", Contrast, Contrast is >= 0 and < 1, "a number in [0, 1)");
-        Check("blur_prob", BlurProb, BlurProb is >= 0 and <= 1, "a probability in [0, 1]");
-        Check("noise_std", NoiseStd, NoiseStd is >= 0 and <= 1, "a number in [0, 1]");
-        Check("min_crop_std", MinCropStd, MinCropStd >= 0, "a number ≥ 0");
-        Check("min_correspondences", MinCorrespondences, MinCorrespondences >= 1, "an integer ≥ 1");
-        Check("loader_threads", LoaderThreads, LoaderThreads is >= 1 and <= 64, "an integer in [1, 64]");
-        Check("prefetch", Prefetch, Prefetch is >= 1 and <= 1024, "an integer in [1, 1024]");
-        Check("eval_budget", EvalBudget, EvalBudget >= 1, "an integer ≥ 1");
-        Check("eval_edge_threshold", EvalEdgeThreshold, EvalEdgeThreshold > 0, "a number > 0");
-        Check("eval_synthetic_pairs", EvalSyntheticPairs, EvalSyntheticPairs >= 0, "an integer ≥ 0");
-        Check("eval_crop_size", EvalCropSize, EvalCropSize is >= 32 and <= 4096 && EvalCropSize % 8 == 0, "a multiple of 8 in [32, 4096]");
-        Check("eval_ransac_threshold", EvalRansacThreshold, EvalRansacThreshold > 0, "a number > 0");
-        if (Model == "tiny" && Vgg16Weights != null)
-            throw new ConfigException($"config 'vgg16_weights': only used with model vgg16, got '{Vgg16Weights}' with model tiny");
+        var (r, m, o, l, d, e) = (Run, Model, Optimizer, Loss, Data, Eval);
+        if (string.IsNullOrWhiteSpace(r.Out)) throw new ConfigException("config 'run.out': expected a directory path, got an empty string");
+        if (string.IsNullOrWhiteSpace(d.Images)) throw new ConfigException("config 'data.images': expected a folder of images, got an empty string");
+        Check("run.threads", r.Threads, r.Threads >= 0, "an integer ≥ 0 (0 = one per core)");
+        Check("run.steps", r.Steps, r.Steps >= 1, "an integer ≥ 1");
+        Check("run.checkpoint_every", r.CheckpointEvery, r.CheckpointEvery >= 1, "an integer ≥ 1");
+        Check("run.keep_checkpoints", r.KeepCheckpoints, r.KeepCheckpoints >= 1, "an integer ≥ 1");
+        Check("run.log_every", r.LogEvery, r.LogEvery >= 1, "an integer ≥ 1");
+        Check("optimizer.batch_size", o.BatchSize, o.BatchSize is >= 1 and <= 256, "an integer in [1, 256]");
+        Check("optimizer.lr", o.Lr, o.Lr > 0 && double.IsFinite(o.Lr), "a number > 0");
+        Check("optimizer.warmup_steps", o.WarmupSteps, o.WarmupSteps >= 0, "an integer ≥ 0");
+        Check("optimizer.lr_final_factor", o.LrFinalFactor, o.LrFinalFactor is >= 0 and <= 1, "a number in [0, 1]");
+        Check("optimizer.weight_decay", o.WeightDecay, o.WeightDecay >= 0, "a number ≥ 0");
+        Check("optimizer.grad_clip", o.GradClip, o.GradClip >= 0, "a number ≥ 0 (0 = off)");
+        Check("loss.margin", l.Margin, l.Margin > 0, "a number > 0");
+        Check("loss.safe_radius", l.SafeRadius, l.SafeRadius >= 0, "a number ≥ 0");
+        Check("data.crop_size", d.CropSize, d.CropSize is >= 32 and <= 2048 && d.CropSize % 8 == 0, "a multiple of 8 in [32, 2048]");
+        Check("data.zoom_min", d.ZoomMin, d.ZoomMin is > 0 and <= 4, "a number in (0, 4]");
+        Check("data.zoom_max", d.ZoomMax, d.ZoomMax >= d.ZoomMin && d.ZoomMax <= 4, $"a number in [data.zoom_min = {Fmt(d.ZoomMin)}, 4]");
+        Check("data.perspective_min", d.PerspectiveMin, d.PerspectiveMin is > 0 and <= 1, "a number in (0, 1]");
+        Check("data.rotation_deg", d.RotationDeg, d.RotationDeg is >= 0 and <= 180, "a number in [0, 180]");
+        Check("data.shift", d.Shift, d.Shift is >= 0 and <= 0.5, "a number in [0, 0.5]");
+        Check("data.brightness", d.Brightness, d.Brightness is >= 0 and <= 1, "a number in [0, 1]");
+        Check("data.contrast", d.Contrast, d.Contrast is >= 0 and < 1, "a number in [0, 1)");
+        Check("data.blur_prob", d.BlurProb, d.BlurProb is >= 0 and <= 1, "a probability in [0, 1]");
+        Check("data.noise_std", d.NoiseStd, d.NoiseStd is >= 0 and <= 1, "a number in [0, 1]");
+        Check("data.min_crop_std", d.MinCropStd, d.MinCropStd >= 0, "a number ≥ 0");
+        Check("data.min_correspondences", d.MinCorrespondences, d.MinCorrespondences >= 1, "an integer ≥ 1");
+        Check("data.loader_threads", d.LoaderThreads, d.LoaderThreads is >= 1 and <= 64, "an integer in [1, 64]");
+        Check("data.prefetch", d.Prefetch, d.Prefetch is >= 1 and <= 1024, "an integer in [1, 1024]");
+        Check("eval.budget", e.Budget, e.Budget >= 1, "an integer ≥ 1");
+        Check("eval.edge_threshold", e.EdgeThreshold, e.EdgeThreshold > 0, "a number > 0");
+        Check("eval.synthetic_pairs", e.SyntheticPairs, e.SyntheticPairs >= 0, "an integer ≥ 0");
+        Check("eval.crop_size", e.CropSize, e.CropSize is >= 32 and <= 4096 && e.CropSize % 8 == 0, "a multiple of 8 in [32, 4096]");
+        Check("eval.ransac_threshold", e.RansacThreshold, e.RansacThreshold > 0, "a number > 0");
+        if (m.Kind == LocalFeat.Models.FeatureNetKind.Tiny && m.Vgg16Weights != null)
+            throw new ConfigException($"config 'model.vgg16_weights': only used with model.kind vgg16, got '{m.Vgg16Weights}' with model.kind tiny");
     }
 
     private static string Fmt(double v) => v.ToString("R", CultureInfo.InvariantCulture);
@@ -226,11 +221,6 @@ public sealed class TrainConfig
     private static void Check(string key, double value, bool ok, string expected)
     {
         if (!ok) throw new ConfigException($"config '{key}': expected {expected}, got {Fmt(value)}");
-    }
-
-    private static void OneOf(string key, string value, params string[] allowed)
-    {
-        if (!allowed.Contains(value)) throw new ConfigException($"config '{key}': expected one of {string.Join(" | ", allowed)}, got '{value}'");
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);

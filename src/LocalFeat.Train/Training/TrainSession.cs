@@ -1,21 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
-using LocalFeat.Torch;
+using LocalFeat.Models;
 using LocalFeat.Train.Data;
-using LocalFeat.Train.Models;
+using LocalFeat.Train.Settings;
+using TorchSharp;
+using static TorchSharp.torch;
 using LocalFeat.Train.Reporting;
 
 namespace LocalFeat.Train.Training;
-
-/// <summary>Receives training progress (Spectre live display, plain lines, or nothing in tests).</summary>
-public interface ITrainProgress
-{
-    void Started(long firstStep, long totalSteps);
-    void Stepped(long completed, long totalSteps, Trainer.StepResult result, double imagesPerSecond);
-    void Message(string text);
-}
-
-public sealed record TrainOutcome(long StartStep, long FinalStep, bool Interrupted, string Checkpoint, double? LastLoss, TimeSpan Elapsed);
 
 /// <summary>
 /// A whole training run: resolve the device and threads, build or resume model and optimizer, load data on
@@ -33,14 +25,14 @@ public static class TrainSession
         Action<string>? checkpointHook = null)
     {
         config.Validate();
-        var device = ResolveDevice(config.Device);
-        torch.set_num_threads(config.Threads > 0 ? config.Threads : Environment.ProcessorCount);
-        if (resumeFrom is null && File.Exists(Path.Combine(Checkpoint.Folder(config.Out), "latest")))
-            throw new ConfigException($"config 'out': '{config.Out}' already holds a run with checkpoints; continue it with --resume, or choose another --out");
-        Directory.CreateDirectory(config.Out);
-        File.WriteAllText(Path.Combine(config.Out, ConfigFile), config.ToJson());
+        var device = ResolveDevice(config.Run.Device);
+        torch.set_num_threads(config.Run.Threads > 0 ? config.Run.Threads : Environment.ProcessorCount);
+        if (resumeFrom is null && File.Exists(Path.Combine(Checkpoint.Folder(config.Run.Out), "latest")))
+            throw new ConfigException($"config 'run.out': '{config.Run.Out}' already holds a run with checkpoints; continue it with --resume, or choose another --out");
+        Directory.CreateDirectory(config.Run.Out);
+        File.WriteAllText(Path.Combine(config.Run.Out, ConfigFile), config.ToJson());
 
-        var folder = new ImageFolder(config.Images);
+        var folder = new ImageFolder(config.Data.Images);
         var images = folder.Load(folder.Train, w => progress.Message("warning: " + w));
         progress.Message($"data: {images.Count} training photos from {folder.Root} ({folder.HeldOut.Count} held out)");
 
@@ -48,16 +40,16 @@ public static class TrainSession
         long start = 0;
         if (resumeFrom != null)
         {
-            if (resumeFrom.Model != config.Model)
-                throw new ConfigException($"config 'model': the checkpoint in '{resumeFrom.Folder}' holds a {resumeFrom.Model} model, got '{config.Model}'");
+            if (resumeFrom.Model != config.Model.Kind)
+                throw new ConfigException($"config 'model.kind': the checkpoint in '{resumeFrom.Folder}' holds a {TrainConfig.EnumName(resumeFrom.Model)} model, got '{TrainConfig.EnumName(config.Model.Kind)}'");
             model = Checkpoint.LoadModel(resumeFrom);
             start = resumeFrom.Step;
         }
         else
         {
-            torch.manual_seed((ulong)config.Seed);
-            model = FeatureNet.Create(config.Model);
-            if (config.Vgg16Weights != null) model.LoadTorchvisionVgg16(config.Vgg16Weights);
+            torch.manual_seed(config.Run.Seed);
+            model = FeatureNet.Create(config.Model.Kind);
+            if (config.Model.Vgg16Weights != null) model.LoadTorchvisionVgg16(config.Model.Vgg16Weights);
         }
         using var ownedModel = model;
         model.to(device);
@@ -68,11 +60,11 @@ public static class TrainSession
             Checkpoint.RestoreRng(resumeFrom);
             progress.Message($"resumed from {resumeFrom.Folder} at step {start}");
         }
-        var metrics = PrepareMetrics(Path.Combine(config.Out, MetricsFile), start);
+        var metrics = PrepareMetrics(Path.Combine(config.Run.Out, MetricsFile), start);
 
         using var sampler = new PairSampler(images, PairSettings.From(config), model.Stride);
         foreach (var (_, t) in images) t.Dispose();
-        using var loader = new BatchLoader(sampler, (ulong)config.Seed, config.BatchSize, start, config.LoaderThreads, config.Prefetch);
+        using var loader = new BatchLoader(sampler, (ulong)config.Run.Seed, config.Optimizer.BatchSize, start, config.Data.LoaderThreads, config.Data.Prefetch);
 
         var clock = Stopwatch.StartNew();
         double rate = 0;
@@ -81,36 +73,36 @@ public static class TrainSession
         string checkpoint = resumeFrom?.Folder ?? "";
         long savedStep = start;
         bool interrupted = false;
-        progress.Started(start, config.Steps);
+        progress.Started(start, config.Run.Steps);
         using (var csv = new StreamWriter(metrics, append: true))
         {
-            while (step < config.Steps)
+            while (step < config.Run.Steps)
             {
                 if (stop.IsCancellationRequested) { interrupted = true; break; }
                 var t0 = clock.Elapsed.TotalSeconds;
                 var result = TakeAndStep(trainer, loader, step);
                 step++;
                 double dt = clock.Elapsed.TotalSeconds - t0;
-                double now = 2.0 * config.BatchSize / Math.Max(dt, 1e-9);
+                double now = 2.0 * config.Optimizer.BatchSize / Math.Max(dt, 1e-9);
                 rate = rate == 0 ? now : 0.9 * rate + 0.1 * now;
                 lastLoss = result.Loss;
                 csv.WriteLine(string.Join(',', step.ToString(CultureInfo.InvariantCulture), F(result.Loss), F(result.Lr), F(result.GradNorm),
                     result.Pairs.ToString(CultureInfo.InvariantCulture), result.Correspondences.ToString(CultureInfo.InvariantCulture), F(rate), F(clock.Elapsed.TotalSeconds)));
-                if (step % config.LogEvery == 0) csv.Flush();
-                progress.Stepped(step, config.Steps, result, rate);
-                if (step % config.CheckpointEvery == 0 || step == config.Steps)
+                if (step % config.Run.LogEvery == 0) csv.Flush();
+                progress.Stepped(step, config.Run.Steps, result, rate);
+                if (step % config.Run.CheckpointEvery == 0 || step == config.Run.Steps)
                 {
-                    checkpoint = Checkpoint.Save(config.Out, model, trainer.Optimizer, step, config, checkpointHook);
+                    checkpoint = Checkpoint.Save(config.Run.Out, model, trainer.Optimizer, step, config, checkpointHook);
                     savedStep = step;
                 }
             }
         }
         if (interrupted && step > savedStep)
         {
-            checkpoint = Checkpoint.Save(config.Out, model, trainer.Optimizer, step, config, checkpointHook);
+            checkpoint = Checkpoint.Save(config.Run.Out, model, trainer.Optimizer, step, config, checkpointHook);
         }
         if (interrupted) progress.Message($"stopped at step {step}: checkpoint {checkpoint}");
-        DrawLoss(config.Out);
+        DrawLoss(config.Run.Out);
         return new TrainOutcome(start, step, interrupted, checkpoint, lastLoss, clock.Elapsed);
     }
 
@@ -122,11 +114,12 @@ public static class TrainSession
 
     private static string F(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
-    public static Device ResolveDevice(string name)
+    public static Device ResolveDevice(DeviceKind kind)
     {
-        var device = Device.Parse(name);
-        if (device.Type == DeviceType.CUDA && torch.system_report()["torch_cuda"] != "yes")
-            throw new ConfigException($"config 'device': expected cpu on this machine (this libtorch build has no CUDA or no GPU is present), got '{name}'");
+        // torch.CPU rather than a new Device: a run's tensors then all carry the same one.
+        var device = kind == DeviceKind.Cuda ? torch.CUDA : torch.CPU;
+        if (device.type == DeviceType.CUDA && !torch.cuda.is_available())
+            throw new ConfigException($"config 'run.device': expected cpu on this machine (this libtorch build has no CUDA or no GPU is present), got '{TrainConfig.EnumName(kind)}'");
         return device;
     }
 

@@ -1,8 +1,10 @@
 using LocalFeat.Ops;
-using LocalFeat.Torch;
-using LocalFeat.Torch.optim;
+using LocalFeat.Models;
 using LocalFeat.Train.Data;
-using LocalFeat.Train.Models;
+using LocalFeat.Train.Settings;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
 
 namespace LocalFeat.Train.Training;
 
@@ -14,8 +16,8 @@ public sealed class Trainer : IDisposable
         Model = model;
         Config = config;
         Device = device;
-        if (model.Name == "vgg16" && config.Finetune == "conv4_3") model.FreezeAllButLast();
-        Optimizer = new Adam(model.TrainableParameters(), lr: config.Lr, weight_decay: config.WeightDecay);
+        if (model.Kind == FeatureNetKind.Vgg16 && config.Model.Finetune == Finetune.Conv4_3) model.FreezeAllButLast();
+        Optimizer = torch.optim.Adam(model.TrainableParameters(), lr: config.Optimizer.Lr, weight_decay: config.Optimizer.WeightDecay);
     }
 
     public FeatureNet Model { get; }
@@ -27,14 +29,14 @@ public sealed class Trainer : IDisposable
     /// or "step" (×√f at half the budget, ×f at three quarters), or constant. A function of the step only, so resuming keeps it.</summary>
     public static double LearningRate(TrainConfig c, long step)
     {
-        if (step < c.WarmupSteps) return c.Lr * (step + 1) / c.WarmupSteps;
-        double t = Math.Clamp((double)(step - c.WarmupSteps) / Math.Max(1, c.Steps - c.WarmupSteps), 0, 1);
-        double f = c.LrFinalFactor;
-        return c.LrSchedule switch
+        if (step < c.Optimizer.WarmupSteps) return c.Optimizer.Lr * (step + 1) / c.Optimizer.WarmupSteps;
+        double t = Math.Clamp((double)(step - c.Optimizer.WarmupSteps) / Math.Max(1, c.Run.Steps - c.Optimizer.WarmupSteps), 0, 1);
+        double f = c.Optimizer.LrFinalFactor;
+        return c.Optimizer.LrSchedule switch
         {
-            "cosine" => c.Lr * (f + (1 - f) * 0.5 * (1 + Math.Cos(Math.PI * t))),
-            "step" => c.Lr * (t < 0.5 ? 1 : t < 0.75 ? Math.Sqrt(f) : f),
-            _ => c.Lr,
+            LrSchedule.Cosine => c.Optimizer.Lr * (f + (1 - f) * 0.5 * (1 + Math.Cos(Math.PI * t))),
+            LrSchedule.Step => c.Optimizer.Lr * (t < 0.5 ? 1 : t < 0.75 ? Math.Sqrt(f) : f),
+            _ => c.Optimizer.Lr,
         };
     }
 
@@ -52,7 +54,7 @@ public sealed class Trainer : IDisposable
             var m = batch.Matches[k];
             if (m.Count == 0) continue;
             losses.Add(D2NetLoss.Apply(features[k], scores[k], features[b + k], scores[b + k],
-                m.Cells1.to(device), m.Pos2.to(device), c.Margin, c.SafeRadius));
+                m.Cells1.to(device), m.Pos2.to(device), c.Loss.Margin, c.Loss.SafeRadius));
         }
         var loss = losses.Count > 0 ? torch.stack(losses.ToArray()).mean() : features.sum() * 0.0;
         return (loss.MoveToOuterDisposeScope(), losses.Count);
@@ -63,20 +65,20 @@ public sealed class Trainer : IDisposable
     public StepResult Step(Batch batch, long step)
     {
         double lr = LearningRate(Config, step);
-        Optimizer.lr = lr;
+        foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
         using var scope = torch.NewDisposeScope();
         var (loss, pairs) = BatchLoss(Model, batch, Config, Device);
         double value = loss.item<float>();
-        if (!double.IsFinite(value)) throw new InvalidOperationException($"loss is {value} at step {step} (sources {string.Join(", ", batch.Sources)}): try a lower lr or grad_clip");
+        if (!double.IsFinite(value)) throw new InvalidOperationException($"loss is {value} at step {step} (sources {string.Join(", ", batch.Sources)}): try a lower optimizer.lr or optimizer.grad_clip");
         Optimizer.zero_grad();
         loss.backward();
-        double norm = ClipGradients(Model.TrainableParameters().ToArray(), Config.GradClip);
+        double norm = ClipGradients(Model.TrainableParameters().ToArray<Tensor>(), Config.Optimizer.GradClip);
         Optimizer.step();
         return new StepResult(value, lr, norm, pairs, batch.Matches.Sum(m => m.Count));
     }
 
     /// <summary>Global L2 norm of the gradients; scaled down to <paramref name="maxNorm"/> when above it (0 = no clipping).</summary>
-    public static double ClipGradients(Tensor[] parameters, double maxNorm)
+    public static double ClipGradients(IReadOnlyList<Tensor> parameters, double maxNorm)
     {
         using var scope = torch.NewDisposeScope();
         var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToArray();

@@ -1,4 +1,5 @@
-using LocalFeat.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 using LocalFeat.Train.Data;
 using Xunit;
 
@@ -6,12 +7,15 @@ namespace LocalFeat.Tests.Train;
 
 public class DataTests
 {
+    // torch.equal: same shape and every element equal.
+    private static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+
     [Fact]
     public void Correspondences_IdentityMapsEveryCellOntoItself()
     {
         using var c = Correspondences.Grid(Homography.Identity(), 64, 64, 64, 64, stride: 8);
         Assert.Equal(64, c.Count);
-        Assert.Equal(c.Cells1.to(ScalarType.Float32).ToArray<float>(), c.Pos2.ToArray<float>());
+        Assert.Equal(c.Cells1.to(ScalarType.Float32).data<float>().ToArray(), c.Pos2.data<float>().ToArray());
     }
 
     [Fact]
@@ -19,8 +23,8 @@ public class DataTests
     {
         // x' = 2x: the centre of cell column j is pixel 8j + 3.5, which maps to 16j + 7, i.e. cell (16j + 7 − 3.5)/8 = 2j + 0.4375.
         using var c = Correspondences.Grid([2, 0, 0, 0, 1, 0, 0, 0, 1], 64, 64, 64, 64, stride: 8);
-        var cells = c.Cells1.ToArray<long>();
-        var pos = c.Pos2.ToArray<float>();
+        var cells = c.Cells1.data<long>().ToArray();
+        var pos = c.Pos2.data<float>().ToArray();
         Assert.Equal(8 * 4, c.Count);  // columns j with 2j + 0.4375 ≤ 7: j = 0..3, all 8 rows
         for (int k = 0; k < c.Count; k++)
         {
@@ -35,8 +39,8 @@ public class DataTests
         // Shift right by one cell (8 px): column 7 leaves the 8-cell grid; columns 0..6 land on j + 1.
         using var c = Correspondences.Grid(Homography.Translation(8, 0), 64, 64, 64, 64, stride: 8);
         Assert.Equal(56, c.Count);
-        var cells = c.Cells1.ToArray<long>();
-        var pos = c.Pos2.ToArray<float>();
+        var cells = c.Cells1.data<long>().ToArray();
+        var pos = c.Pos2.data<float>().ToArray();
         for (int k = 0; k < c.Count; k++) Assert.Equal(cells[2 * k + 1] + 1, pos[2 * k + 1], 6);
     }
 
@@ -65,15 +69,15 @@ public class DataTests
         using var a = sampler.Sample(42);
         using var b = sampler.Sample(42);
         using var other = sampler.Sample(43);
-        Assert.True(a.Image1.equal(b.Image1) && a.Image2.equal(b.Image2));
+        Assert.True(Same(a.Image1, b.Image1) && Same(a.Image2, b.Image2));
         Assert.Equal(a.H12, b.H12);
-        Assert.False(a.Image1.equal(other.Image1));
+        Assert.False(Same(a.Image1, other.Image1));
         // Without photometric changes, crop 1 at p and crop 2 at H·p show the same photo point: intensities agree
         // up to bilinear resampling, while a wrong homography (identity) gives clearly larger differences.
         double Mismatch(double[] h)
         {
-            var i1 = a.Image1[0].ToArray<float>();
-            var i2 = a.Image2[0].ToArray<float>();
+            var i1 = a.Image1[0].data<float>().ToArray();
+            var i2 = a.Image2[0].data<float>().ToArray();
             double sum = 0; int n = 0;
             for (int y = 8; y < 88; y += 3)
                 for (int x = 8; x < 88; x += 3)
@@ -103,7 +107,7 @@ public class DataTests
                 using var got = loader.Take();
                 using var want = Batch.Make(sampler, 5, step, 2);  // the same step built here, on this thread
                 Assert.Equal(step, got.Step);
-                Assert.True(got.Images1.equal(want.Images1) && got.Images2.equal(want.Images2), $"step {step} differs");
+                Assert.True(Same(got.Images1, want.Images1) && Same(got.Images2, want.Images2), $"step {step} differs");
                 Assert.Equal(want.H12, got.H12);
             }
         }
@@ -129,7 +133,7 @@ public class DataTests
         string missing = Path.Combine(Path.GetTempPath(), "lf-no-such-folder-" + Guid.NewGuid().ToString("N"));
         var e1 = Assert.Throws<DirectoryNotFoundException>(() => new ImageFolder(missing));
         Assert.Contains(missing, e1.Message);
-        Assert.Contains("config 'images'", e1.Message);
+        Assert.Contains("config 'data.images'", e1.Message);
 
         string empty = TrainFixture.TempDir("empty");
         File.WriteAllText(Path.Combine(empty, "notes.txt"), "no images here");

@@ -1,6 +1,7 @@
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
-using LocalFeat.Torch.Vision;
+using TorchSharp;
+using static TorchSharp.torch;
+using LocalFeat.Train.Vision;
+using LocalFeat.Features;
 using LocalFeat.Train.Data;
 using LocalFeat.Train.Evaluation;
 using Xunit;
@@ -15,7 +16,7 @@ public class EvalTests
         Y = points.Select(p => p.y).ToArray(),
         Scale = points.Select(_ => 1f).ToArray(),
         Score = points.Select(_ => 1f).ToArray(),
-        Descriptors = torch.tensor(descriptors.SelectMany(d => d).ToArray(), descriptors.Length, descriptors[0].Length).DetachFromDisposeScope(),
+        Descriptors = torch.tensor(descriptors.SelectMany(d => d).ToArray(), new long[] { descriptors.Length, descriptors[0].Length }).DetachFromDisposeScope(),
     };
 
     private static float[] OneHot(int i, int n = 4) => Enumerable.Range(0, n).Select(k => k == i ? 1f : 0f).ToArray();
@@ -43,27 +44,27 @@ public class EvalTests
         // D2-Net's HardDetectionModule written out over whole planes (conv2d with its three 3×3 filters).
         using var scope = torch.NewDisposeScope();
         using var gen = new Generator(4);
-        var features = torch.randn([16, 20, 24], gen);
+        var features = torch.randn(new long[] { 16, 20, 24 }, generator: gen);
         long c = 16, h = 20, w = 24;
         var d = features.relu();
         var planes = d.view(c, 1, h, w);
-        Tensor Filter(float[] k) => LocalFeat.Torch.nn.functional.conv2d(planes, torch.tensor(k, 1, 1, 3, 3), padding: 1).view(c, h, w);
+        Tensor Filter(float[] k) => torch.nn.functional.conv2d(planes, torch.tensor(k, new long[] { 1, 1, 3, 3 }), padding: new long[] { 1, 1 }).view(c, h, w);
         var dii = Filter([0, 1, 0, 0, -2, 0, 0, 1, 0]);
         var dij = Filter([0.25f, 0, -0.25f, 0, 0, 0, -0.25f, 0, 0.25f]);
         var djj = Filter([0, 0, 0, 1, -2, 1, 0, 0, 0]);
         var det = dii * djj - dij * dij;
         var tr = dii + djj;
         double thr = (7.2 + 1) * (7.2 + 1) / 7.2;
-        var detected = d.eq(d.amax(0, keepdim: true)) & d.eq(LocalFeat.Torch.nn.functional.max_pool2d(d.unsqueeze(0), 3, 1, 1)[0])
+        var detected = d.eq(d.amax([0], keepdim: true)) & d.eq(torch.nn.functional.max_pool2d(d.unsqueeze(0), 3, stride: 1, padding: 1)[0])
                        & ((tr * tr / det) <= thr) & (det > 0.0) & (d > 0.0);
-        var expected = Op.Get("aten::nonzero").CallTensor(detected);  // (channel, row, col), row-major order
+        var expected = torch.nonzero(detected);  // (channel, row, col), row-major order
 
-        var (channels, rows, cols, scores) = NetExtractor.HardDetect(features, 7.2);
-        Assert.Equal(expected.select(1, 0).ToArray<long>(), channels.ToArray<long>());
+        var (channels, rows, cols, scores) = HardDetection.Detect(features, 7.2);
+        Assert.Equal(expected.select(1, 0).data<long>().ToArray(), channels.data<long>().ToArray());
         Assert.True(rows.size(0) > 5, $"only {rows.size(0)} detections");
-        Assert.Equal(expected.select(1, 1).ToArray<long>(), rows.ToArray<long>());
-        Assert.Equal(expected.select(1, 2).ToArray<long>(), cols.ToArray<long>());
-        Assert.Equal(d.index(expected.select(1, 0), expected.select(1, 1), expected.select(1, 2)).ToArray<float>(), scores.ToArray<float>());
+        Assert.Equal(expected.select(1, 1).data<long>().ToArray(), rows.data<long>().ToArray());
+        Assert.Equal(expected.select(1, 2).data<long>().ToArray(), cols.data<long>().ToArray());
+        Assert.Equal(d.index(expected.select(1, 0), expected.select(1, 1), expected.select(1, 2)).data<float>().ToArray(), scores.data<float>().ToArray());
     }
 
     [Fact]
@@ -79,13 +80,13 @@ public class EvalTests
                 v[i * 14 + j] = (float)(50 - a * a - 0.5 * b * b - 0.2 * a * b);
             }
         using var scope = torch.NewDisposeScope();
-        var f = torch.tensor(v, 1, 12, 14);
-        var (r, c, valid) = NetExtractor.Refine(f, torch.tensor(new long[] { 0 }), torch.tensor(new long[] { 5 }), torch.tensor(new long[] { 7 }));
+        var f = torch.tensor(v, new long[] { 1, 12, 14 });
+        var (r, c, valid) = SubpixelRefinement.Refine(f, torch.tensor(new long[] { 0 }), torch.tensor(new long[] { 5 }), torch.tensor(new long[] { 7 }));
         Assert.Equal(5.3f, r.item<float>(), 4);
         Assert.Equal(7.2f, c.item<float>(), 4);
         Assert.True(valid.item<bool>());
         // From (4, 7) the step is 1.3 rows: more than half a cell, so D2-Net drops the detection.
-        var (_, _, far) = NetExtractor.Refine(f, torch.tensor(new long[] { 0 }), torch.tensor(new long[] { 4 }), torch.tensor(new long[] { 7 }));
+        var (_, _, far) = SubpixelRefinement.Refine(f, torch.tensor(new long[] { 0 }), torch.tensor(new long[] { 4 }), torch.tensor(new long[] { 7 }));
         Assert.False(far.item<bool>());
     }
 
@@ -96,11 +97,34 @@ public class EvalTests
         static FeatureSet Bits(byte[] d) => new()
         {
             X = d.Select(_ => 0f).ToArray(), Y = d.Select(_ => 0f).ToArray(), Scale = d.Select(_ => 1f).ToArray(), Score = d.Select(_ => 1f).ToArray(),
-            Descriptors = torch.tensor(d, d.Length, 1).DetachFromDisposeScope(), Binary = true,
+            Descriptors = torch.tensor(d, new long[] { d.Length, 1 }).DetachFromDisposeScope(), Binary = true,
         };
         using var a = Bits([0x0F, 0xF1]);
         using var b = Bits([0xF0, 0x0E]);
         Assert.Equal(new[] { (0, 1), (1, 0) }, Metrics.MutualNearest(a, b));
+    }
+
+    [Fact]
+    public void AFlatImage_GivesNoKeypointsNoMatchesAndNoHomography_WithoutFailing()
+    {
+        // A synthetic held-out pair can be textureless: SIFT and ORB then find nothing (as a zeroed model does), which must not throw.
+        using var scope = torch.NewDisposeScope();
+        var flat = torch.full(new long[] { 96, 128 }, 128, dtype: ScalarType.Byte);
+        using var pair = new EvalPair("flat", flat.alias().DetachFromDisposeScope(), flat.alias().DetachFromDisposeScope(), Homography.Identity());
+        using var model = LocalFeat.Models.FeatureNet.Tiny();
+        using (torch.no_grad()) foreach (var p in model.parameters()) p.zero_();  // all-zero features: nothing to detect
+        var methods = Evaluator.Baselines(100).Append(new NetExtractor(model, new ExtractionOptions(Budget: 100)));
+        foreach (var method in methods)
+        {
+            var (r, matches, a, b) = Evaluator.EvaluatePair(method, pair, 3);
+            using (a) using (b)
+            {
+                Assert.Equal(0, r.Keypoints1);
+                Assert.Empty(matches);
+                Assert.Equal(new double[10], r.Mma);
+                Assert.Equal(double.PositiveInfinity, r.CornerError);
+            }
+        }
     }
 
     [Fact]
@@ -116,7 +140,7 @@ public class EvalTests
     {
         // Two windows of one photo, 23 px and 11 px apart: a point at p in crop 1 is at p − (23, 11) in crop 2, exactly.
         using var scope = torch.NewDisposeScope();
-        var photo = Image.Read(Path.Combine(TrainFixture.OpenCvData, "graf1.png"));
+        var photo = OpenCv.ReadImage(Path.Combine(TrainFixture.OpenCvData, "graf1.png"));
         var crop1 = photo.narrow(0, 100, 320).narrow(1, 150, 400).contiguous();
         var crop2 = photo.narrow(0, 111, 320).narrow(1, 173, 400).contiguous();
         var truth = Homography.Translation(-23, -11);
@@ -154,12 +178,12 @@ public class EvalTests
         string root = TrainFixture.TempDir("hpatches");
         string seq = Path.Combine(root, "v_test");
         Directory.CreateDirectory(seq);
-        using (var photo = Image.Read(Path.Combine(TrainFixture.OpenCvData, "graf1.png"), color: true))
+        using (var photo = OpenCv.ReadImage(Path.Combine(TrainFixture.OpenCvData, "graf1.png"), color: true))
         {
             using var a = photo.narrow(0, 0, 120).narrow(1, 0, 160).contiguous();
             using var b = photo.narrow(0, 4, 120).narrow(1, 6, 160).contiguous();
-            Image.Write(Path.Combine(seq, "1.ppm"), a);
-            Image.Write(Path.Combine(seq, "2.ppm"), b);
+            OpenCv.WriteImage(Path.Combine(seq, "1.ppm"), a);
+            OpenCv.WriteImage(Path.Combine(seq, "2.ppm"), b);
         }
         File.WriteAllText(Path.Combine(seq, "H_1_2"), "1 0 -6\n0 1 -4\n0 0 1\n");
         Directory.CreateDirectory(Path.Combine(root, "not_a_sequence"));
@@ -182,7 +206,7 @@ public class EvalTests
     {
         string dir = TrainFixture.TempDir("eval");
         using var scope = torch.NewDisposeScope();
-        var photo = Image.Read(Path.Combine(TrainFixture.OpenCvData, "graf1.png"));
+        var photo = OpenCv.ReadImage(Path.Combine(TrainFixture.OpenCvData, "graf1.png"));
         using var pair = new EvalPair("shift", photo.narrow(0, 0, 200).narrow(1, 0, 240).contiguous().DetachFromDisposeScope(),
             photo.narrow(0, 5, 200).narrow(1, 7, 240).contiguous().DetachFromDisposeScope(), Homography.Translation(-7, -5));
         var summaries = Evaluator.Run(Evaluator.Baselines(500), [(PairSets.GrafSet, [pair])], new Evaluator.Options(dir, "test header", 3), _ => { });
@@ -191,8 +215,8 @@ public class EvalTests
         Assert.Contains("test header", report);
         Assert.Contains("| SIFT |", report);
         Assert.Contains("| ORB |", report);
-        using var mma = Image.Read(Path.Combine(dir, Evaluator.MmaPlotFile), color: true);
-        using var viz = Image.Read(Path.Combine(dir, Evaluator.MatchesFile), color: true);
+        using var mma = OpenCv.ReadImage(Path.Combine(dir, Evaluator.MmaPlotFile), color: true);
+        using var viz = OpenCv.ReadImage(Path.Combine(dir, Evaluator.MatchesFile), color: true);
         Assert.Equal(3, mma.size(2));
         Assert.Equal(480, viz.size(1));  // the two 240-px images side by side
     }

@@ -1,8 +1,9 @@
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+using LocalFeat.Train.Vision;
 using LocalFeat.Train.Commands;
 using LocalFeat.Train.Data;
-using LocalFeat.Train.Models;
+using LocalFeat.Models;
 using LocalFeat.Train.Training;
 using Xunit;
 
@@ -16,10 +17,10 @@ public class MatchTests
     {
         string dir = TrainFixture.TempDir("match-in");
         using var scope = torch.NewDisposeScope();
-        var photo = Image.Read(Path.Combine(TrainFixture.OpenCvData, "graf1.png"));
+        var photo = OpenCv.ReadImage(Path.Combine(TrainFixture.OpenCvData, "graf1.png"));
         string a = Path.Combine(dir, "left.png"), b = Path.Combine(dir, "right.png");
-        Image.Write(a, photo.narrow(0, 100, 320).narrow(1, 150, 400).contiguous());
-        Image.Write(b, photo.narrow(0, 111, 300).narrow(1, 173, 380).contiguous());
+        OpenCv.WriteImage(a, photo.narrow(0, 100, 320).narrow(1, 150, 400).contiguous());
+        OpenCv.WriteImage(b, photo.narrow(0, 111, 300).narrow(1, 173, 380).contiguous());
         return (a, b);
     }
 
@@ -32,7 +33,7 @@ public class MatchTests
         Assert.True(r.Inliers > 100 && r.Inliers <= r.Matches && r.Matches <= Math.Min(r.Keypoints1, r.Keypoints2), $"{r}");
         Assert.NotNull(r.Homography);
         Assert.True(Homography.CornerError(r.Homography!, Homography.Translation(-23, -11), 400, 320) < 0.5);
-        using var drawn = Image.Read(png, color: true);
+        using var drawn = OpenCv.ReadImage(png, color: true);
         Assert.Equal(new long[] { 320 + 30, 400 + 380, 3 }, drawn.shape);  // title strip above the larger image, side by side
     }
 
@@ -43,11 +44,11 @@ public class MatchTests
         var c = TrainFixture.Config(run);
         torch.manual_seed(3);
         using (var model = FeatureNet.Tiny())
-        using (var trainer = new Trainer(model, c, Device.CPU))
+        using (var trainer = new Trainer(model, c, torch.CPU))
             Checkpoint.Save(run, model, trainer.Optimizer, 0, c);
         var (a, b) = ShiftedCrops();
         string png = Path.Combine(TrainFixture.TempDir("match-out"), "ours.png");
-        var r = MatchCommand.Match(a, b, "ours", run, png, [("eval_budget", "100")]);
+        var r = MatchCommand.Match(a, b, "ours", run, png, [("eval.budget", "100")]);
         Assert.InRange(r.Keypoints1, 1, 100);
         Assert.InRange(r.Keypoints2, 1, 100);
         Assert.InRange(r.Matches, 1, Math.Min(r.Keypoints1, r.Keypoints2));
@@ -65,7 +66,7 @@ public class MatchTests
         Assert.Contains("--checkpoint", noCheckpoint.Message);
         var stray = Assert.Throws<ConfigException>(() => MatchCommand.Match(a, a, "orb", "/some/run", "x.png", []));
         Assert.Contains("--method orb", stray.Message);
-        var badKey = Assert.Throws<ConfigException>(() => MatchCommand.Match(a, a, "sift", null, "x.png", [("eval_budget", "-1")]));
-        Assert.Contains("eval_budget", badKey.Message);
+        var badKey = Assert.Throws<ConfigException>(() => MatchCommand.Match(a, a, "sift", null, "x.png", [("eval.budget", "-1")]));
+        Assert.Contains("eval.budget", badKey.Message);
     }
 }

@@ -1,9 +1,10 @@
-using System.Diagnostics;
-using LocalFeat.Torch;
-using LocalFeat.Torch.IO;
+using TorchSharp;
+using static TorchSharp.torch;
+using LocalFeat.Train.Vision;
+using LocalFeat.Features;
 using LocalFeat.Train.Commands;
 using LocalFeat.Train.Evaluation;
-using LocalFeat.Train.Models;
+using LocalFeat.Models;
 using LocalFeat.Train.Training;
 using Xunit;
 
@@ -12,15 +13,7 @@ namespace LocalFeat.Tests.Train;
 [Collection(SerialCollection.Name)]  // seeds the process-wide generator
 public class ModelAndExtractTests
 {
-    private static string Python(string script)
-    {
-        var psi = new ProcessStartInfo("/usr/bin/python3", ["-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(psi)!;
-        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"python failed: {stderr}");
-        return stdout.Trim();
-    }
+    private static string Python(string script) => TrainFixture.Python(script);
 
     [Fact]
     public void Models_HaveTheDocumentedStrideAndWidth()
@@ -61,13 +54,13 @@ public class ModelAndExtractTests
         model.LoadTorchvisionVgg16(path);
         var own = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         Assert.Equal(20, own.Count);  // conv1_1 … conv4_3
-        Assert.Equal(Enumerable.Range(0, 512).Select(k => k + 21f).ToArray(), own["features.21.bias"].detach().ToArray<float>());
+        Assert.Equal(Enumerable.Range(0, 512).Select(k => k + 21f).ToArray(), own["features.21.bias"].detach().data<float>().ToArray());
         Assert.Equal(new long[] { 64, 3, 3, 3 }, own["features.0.weight"].shape);
         model.FreezeAllButLast();
         Assert.Equal(["features.21.weight", "features.21.bias"], model.named_parameters().Where(p => p.parameter.requires_grad).Select(p => p.name));
 
         var e = Assert.Throws<FileNotFoundException>(() => FeatureNet.Vgg16().LoadTorchvisionVgg16("/nonexistent/vgg16.pth"));
-        Assert.Contains("config 'vgg16_weights'", e.Message);
+        Assert.Contains("config 'model.vgg16_weights'", e.Message);
     }
 
     [Fact]
@@ -75,16 +68,16 @@ public class ModelAndExtractTests
     {
         string run = TrainFixture.TempDir("extract-run");
         var c = TrainFixture.Config(run);
-        c.EvalBudget = 50;
+        c.Eval.Budget = 50;
         torch.manual_seed(5);
         using (var model = FeatureNet.Tiny())
-        using (var trainer = new Trainer(model, c, Device.CPU))
+        using (var trainer = new Trainer(model, c, torch.CPU))
             Checkpoint.Save(run, model, trainer.Optimizer, 0, c);
 
         string images = TrainFixture.TempDir("extract-in");
-        using (var photo = Image.Read(Path.Combine(TrainFixture.OpenCvData, "baboon.jpg")))
+        using (var photo = OpenCv.ReadImage(Path.Combine(TrainFixture.OpenCvData, "baboon.jpg")))
         using (var crop = photo.narrow(0, 0, 160).narrow(1, 0, 200).contiguous())
-            Image.Write(Path.Combine(images, "baboon.png"), crop);
+            OpenCv.WriteImage(Path.Combine(images, "baboon.png"), crop);
         File.WriteAllBytes(Path.Combine(images, "broken.jpg"), [0xFF, 0xD8, 0xFF, 0x00]);
         string output = TrainFixture.TempDir("extract-out");
         var warnings = new List<string>();
@@ -105,9 +98,45 @@ public class ModelAndExtractTests
         // The same extraction in C#: count, Σx, unit descriptors, scale 1.
         var info = Checkpoint.ReadInfo(run);
         using var m = Checkpoint.LoadModel(info);
-        using var img = Image.Read(Path.Combine(images, "baboon.png"));
-        using var f = new NetExtractor(m, "hard", 50, 7.2, true, Device.CPU).Extract(img);
+        using var img = OpenCv.ReadImage(Path.Combine(images, "baboon.png"));
+        using var f = new NetExtractor(m, new ExtractionOptions(DetectionMode.Hard, 50, 7.2, Refine: true, Dense: true)).Extract(img);
         Assert.True(f.Count is > 0 and <= 50);
         Assert.Equal(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{f.Count} {f.X.Sum(v => (double)v):F2} 1.0000 1.0000"), report);
+    }
+}
+
+public class StateDictTests
+{
+    [Fact]
+    public void PythonWrittenStateDict_IsReadWithItsDtypesShapesAndViews()
+    {
+        // Fixtures/state_dict.pt: scripts/fixtures/make_state_dict.py (python3-torch), values by formula.
+        var sd = LocalFeat.Models.StateDicts.Load(Path.Combine(AppContext.BaseDirectory, "Fixtures", "state_dict.pt"));
+        try
+        {
+            Assert.Equal(["bn.num_batches_tracked", "bn.running_var", "conv.bias", "conv.weight", "head.weight"], sd.Keys.Order());
+            var w = sd["conv.weight"];
+            Assert.Equal(new long[] { 2, 3, 3, 3 }, w.shape);
+            Assert.Equal(Enumerable.Range(0, 54).Select(i => i * 0.25f - 3f), w.data<float>().ToArray());
+            Assert.Equal(new float[] { 0.5f, -1.5f }, sd["conv.bias"].data<float>().ToArray());
+            Assert.Equal(new[] { 0.5, 1.0, 1.5, 2.0 }, sd["bn.running_var"].data<double>().ToArray());
+            Assert.Equal(123456789012L, sd["bn.num_batches_tracked"].item<long>());
+            // (arange(6).reshape(2,3) ** 2).t(): element [i, j] = (3j + i)².
+            var head = sd["head.weight"];
+            Assert.Equal(new long[] { 3, 2 }, head.shape);
+            Assert.Equal(new float[] { 0, 9, 1, 16, 4, 25 }, head.contiguous().data<float>().ToArray());
+        }
+        finally { foreach (var t in sd.Values) t.Dispose(); }
+    }
+
+    [Fact]
+    public void StateDict_MissingOrWrongFile_IsAClearError()
+    {
+        Assert.Throws<FileNotFoundException>(() => LocalFeat.Models.StateDicts.Load("/nonexistent/weights.pth"));
+        string path = Path.Combine(TrainFixture.TempDir("sd"), "bad.pth");
+        File.WriteAllText(path, "not a checkpoint");
+        var e = Assert.Throws<InvalidDataException>(() => LocalFeat.Models.StateDicts.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("PyTorchUnpickler", e.Message);
     }
 }

@@ -31,13 +31,25 @@ public static class TrainFixture
         return dir;
     }
 
+    /// <summary>Runs a script with Debian's python3 (python3-torch, numpy); returns its trimmed stdout, fails the test on an error.</summary>
+    public static string Python(string script)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo("/usr/bin/python3", ["-c", script]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Xunit.Assert.True(p.ExitCode == 0, $"python failed: {stderr}");
+        return stdout.Trim();
+    }
+
     public static TrainConfig Config(string outDir, long steps = 4)
     {
         var c = new TrainConfig
         {
-            Out = outDir, Images = Photos3WithCorrupt, Steps = steps, CropSize = 96, BatchSize = 2,
-            MinCorrespondences = 16, CheckpointEvery = 2, WarmupSteps = 0, LogEvery = 1, Seed = 7, Threads = 2,
-            EvalSyntheticPairs = 0,
+            Run = new() { Out = outDir, Steps = steps, CheckpointEvery = 2, LogEvery = 1, Seed = 7, Threads = 2 },
+            Optimizer = new() { BatchSize = 2, WarmupSteps = 0 },
+            Data = new() { Images = Photos3WithCorrupt, CropSize = 96, MinCorrespondences = 16 },
+            Eval = new() { SyntheticPairs = 0 },
         };
         c.Validate();
         return c;

@@ -1,0 +1,48 @@
+using System.Collections.Concurrent;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocalFeat.Train.Data;
+
+/// <summary>The pairs of one training step: images [B,1,S,S] and per-pair grid correspondences.</summary>
+public sealed class Batch : IDisposable
+{
+    public required long Step { get; init; }
+    public required Tensor Images1 { get; init; }
+    public required Tensor Images2 { get; init; }
+    public required Correspondences[] Matches { get; init; }
+    public required double[][] H12 { get; init; }
+    public required string[] Sources { get; init; }
+
+    /// <summary>Sample k of step t has seed Mix(seed, t·B + k): a batch depends only on (seed, step), so resuming repeats nothing.</summary>
+    public static Batch Make(PairSampler sampler, ulong seed, long step, int batchSize)
+    {
+        var samples = new PairSample[batchSize];
+        try
+        {
+            for (int k = 0; k < batchSize; k++)
+                samples[k] = sampler.Sample(PairSampler.Mix(seed) ^ (ulong)(step * batchSize + k));
+            int s = sampler.Settings.CropSize;
+            return new Batch
+            {
+                Step = step,
+                Images1 = torch.stack(samples.Select(p => p.Image1).ToArray()).DetachFromDisposeScope(),
+                Images2 = torch.stack(samples.Select(p => p.Image2).ToArray()).DetachFromDisposeScope(),
+                Matches = samples.Select(p => Correspondences.Grid(p.H12, s, s, s, s, sampler.Stride)).ToArray(),
+                H12 = samples.Select(p => p.H12).ToArray(),
+                Sources = samples.Select(p => p.Source).ToArray(),
+            };
+        }
+        finally
+        {
+            foreach (var p in samples) p?.Dispose();
+        }
+    }
+
+    public void Dispose()
+    {
+        Images1.Dispose();
+        Images2.Dispose();
+        foreach (var m in Matches) m.Dispose();
+    }
+}

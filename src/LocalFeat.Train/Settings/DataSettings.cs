@@ -1,0 +1,25 @@
+using System.Text.Json.Serialization;
+
+namespace LocalFeat.Train.Settings;
+
+/// <summary>The photos, the random pairs drawn from them and the loader (keys <c>data.*</c>).</summary>
+public sealed record DataSettings
+{
+    public const string DefaultImages = "/usr/share/doc/opencv-doc/examples/data";
+
+    [JsonPropertyName("images")] public string Images { get; set; } = DefaultImages;
+    [JsonPropertyName("crop_size")] public int CropSize { get; set; } = 256;
+    [JsonPropertyName("zoom_min")] public double ZoomMin { get; set; } = 0.8;
+    [JsonPropertyName("zoom_max")] public double ZoomMax { get; set; } = 1.0;
+    [JsonPropertyName("perspective_min")] public double PerspectiveMin { get; set; } = 0.6;
+    [JsonPropertyName("rotation_deg")] public double RotationDeg { get; set; } = 15;
+    [JsonPropertyName("shift")] public double Shift { get; set; } = 0.1;
+    [JsonPropertyName("brightness")] public double Brightness { get; set; } = 0.15;
+    [JsonPropertyName("contrast")] public double Contrast { get; set; } = 0.25;
+    [JsonPropertyName("blur_prob")] public double BlurProb { get; set; } = 0.3;
+    [JsonPropertyName("noise_std")] public double NoiseStd { get; set; } = 0.02;
+    [JsonPropertyName("min_crop_std")] public double MinCropStd { get; set; } = 12;  // grey levels: flatter crops are rejected
+    [JsonPropertyName("min_correspondences")] public int MinCorrespondences { get; set; } = 64;
+    [JsonPropertyName("loader_threads")] public int LoaderThreads { get; set; } = 1;
+    [JsonPropertyName("prefetch")] public int Prefetch { get; set; } = 4;
+}

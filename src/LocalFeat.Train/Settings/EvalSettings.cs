@@ -1,0 +1,19 @@
+using System.Text.Json.Serialization;
+using LocalFeat.Features;
+
+namespace LocalFeat.Train.Settings;
+
+/// <summary>Keypoints, descriptors and pair sets of <c>localfeat eval</c>, <c>extract</c> and <c>match</c> (keys <c>eval.*</c>).</summary>
+public sealed record EvalSettings
+{
+    [JsonPropertyName("detection")] public DetectionMode Detection { get; set; } = DetectionMode.Hard;
+    [JsonPropertyName("budget")] public int Budget { get; set; } = 2000;
+    [JsonPropertyName("edge_threshold")] public double EdgeThreshold { get; set; } = 7.2;
+    [JsonPropertyName("refine")] public bool Refine { get; set; } = true;  // hard detection: D2-Net's sub-cell Newton step
+    [JsonPropertyName("dense")] public bool Dense { get; set; } = true;  // D2-Net test-time: last pool → avg stride 1, dilated convs
+    [JsonPropertyName("synthetic_pairs")] public int SyntheticPairs { get; set; } = 16;
+    [JsonPropertyName("crop_size")] public int CropSize { get; set; } = 384;
+    [JsonPropertyName("seed")] public long Seed { get; set; } = 20240601;
+    [JsonPropertyName("ransac_threshold")] public double RansacThreshold { get; set; } = 3;
+    [JsonPropertyName("pairs")] public string? Pairs { get; set; }  // an HPatches-format folder
+}

@@ -1,0 +1,137 @@
+using System.Runtime.InteropServices;
+using OpenCvSharp;
+using OpenCvSharp.Features2D;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocalFeat.Train.Vision;
+
+/// <summary>
+/// The console's OpenCV calls through OpenCvSharp: images to and from uint8 tensors, SIFT/ORB, RANSAC homographies,
+/// FileStorage matrices. OpenCV failures become <see cref="InvalidDataException"/>s naming the call and the reason.
+/// </summary>
+public static class OpenCv
+{
+    /// <summary>OpenCV's version string.</summary>
+    public static string Version => Cv2.GetVersionString() ?? "unknown";
+
+    /// <summary>A grey uint8 [H,W] image, or RGB [H,W,3] when <paramref name="color"/>.</summary>
+    /// <exception cref="InvalidDataException">missing or undecodable file.</exception>
+    public static Tensor ReadImage(string path, bool color = false)
+    {
+        if (!File.Exists(path)) throw new InvalidDataException($"cv::imread('{path}'): file not found or not readable");
+        using var m = Call("imread", path, () => Cv2.ImRead(path, color ? ImreadModes.Color : ImreadModes.Grayscale));
+        if (m.Empty()) throw new InvalidDataException($"cv::imread('{path}'): not a readable image file");
+        if (color) Cv2.CvtColor(m, m, ColorConversionCodes.BGR2RGB);
+        return ToTensor(m);
+    }
+
+    /// <summary>Writes a uint8 [H,W] grey or [H,W,3] RGB tensor; the format follows the extension.</summary>
+    public static void WriteImage(string path, Tensor image)
+    {
+        using var m = ToMat(image);
+        if (m.Channels() == 3) Cv2.CvtColor(m, m, ColorConversionCodes.RGB2BGR);
+        WriteMat(path, m);
+    }
+
+    /// <summary>Writes a Mat (BGR when 3 channels).</summary>
+    public static void WriteMat(string path, Mat bgr)
+    {
+        bool ok = Call("imwrite", path, () => Cv2.ImWrite(path, bgr));
+        if (!ok) throw new InvalidDataException($"cv::imwrite('{path}'): cannot write the image (unknown extension or unwritable folder)");
+    }
+
+    /// <summary>A Mat copy of a contiguous CPU uint8 tensor [H,W] or [H,W,3].</summary>
+    public static Mat ToMat(Tensor image)
+    {
+        if (image.dtype != ScalarType.Byte) throw new ArgumentException($"argument 'image': expected uint8, got {image.dtype}", nameof(image));
+        bool color = image.dim() == 3 && image.size(2) == 3;
+        if (!color && image.dim() != 2) throw new ArgumentException($"argument 'image': expected [H,W] or [H,W,3], got [{string.Join(", ", image.shape)}]", nameof(image));
+        var bytes = image.cpu().contiguous().Values<byte>();
+        var m = new Mat((int)image.size(0), (int)image.size(1), color ? MatType.CV_8UC3 : MatType.CV_8UC1);
+        if (bytes.Length > 0) Marshal.Copy(bytes, 0, m.Data, bytes.Length);
+        return m;
+    }
+
+    /// <summary>A uint8 tensor [H,W] or [H,W,C] copy of an 8-bit Mat.</summary>
+    public static Tensor ToTensor(Mat m)
+    {
+        using var c = m.Clone();  // continuous, whatever m is
+        int ch = c.Channels();
+        var bytes = new byte[(long)c.Rows * c.Cols * ch];
+        if (bytes.Length > 0) Marshal.Copy(c.Data, bytes, 0, bytes.Length);
+        return ch == 1 ? torch.tensor(bytes, new long[] { c.Rows, c.Cols }) : torch.tensor(bytes, new long[] { c.Rows, c.Cols, ch });
+    }
+
+    /// <summary>
+    /// SIFT or ORB on a grey uint8 [H,W] image, at most <paramref name="budget"/> keypoints (OpenCV keeps the
+    /// strongest). Returns keypoints float32 [N,4] (x, y, size, response) and descriptors (float32 [N,128] or uint8 [N,32]).
+    /// </summary>
+    public static (Tensor keypoints, Tensor descriptors) Detect(Tensor gray, ClassicalFeature kind, int budget)
+    {
+        if (budget < 1) throw new ArgumentException($"argument 'budget': expected ≥ 1, got {budget}", nameof(budget));
+        using var m = ToMat(gray);
+        if (m.Channels() == 3) Cv2.CvtColor(m, m, ColorConversionCodes.RGB2GRAY);
+        using Feature2D f = kind == ClassicalFeature.Sift ? SIFT.Create(budget) : ORB.Create(budget);
+        using var desc = new Mat();
+        KeyPoint[] kps = [];
+        Call("detectAndCompute", kind.ToString(), () => { f.DetectAndCompute(m, null, out kps, desc); return 0; });
+        var k = new float[kps.Length * 4];
+        for (int i = 0; i < kps.Length; i++) { k[4 * i] = kps[i].Pt.X; k[4 * i + 1] = kps[i].Pt.Y; k[4 * i + 2] = kps[i].Size; k[4 * i + 3] = kps[i].Response; }
+        int width = kind == ClassicalFeature.Sift ? 128 : 32;
+        Tensor d;
+        if (kps.Length == 0) d = torch.zeros(new long[] { 0, width }, kind == ClassicalFeature.Sift ? ScalarType.Float32 : ScalarType.Byte);
+        else if (kind == ClassicalFeature.Sift)
+        {
+            if (desc.Cols != 128) throw new InvalidDataException($"cv::SIFT returned descriptors of width {desc.Cols}");
+            desc.GetArray(out float[] v);
+            d = torch.tensor(v, new long[] { kps.Length, 128 });
+        }
+        else d = ToTensor(desc);
+        return (torch.tensor(k, new long[] { kps.Length, 4 }), d);
+    }
+
+    /// <summary>
+    /// The RANSAC homography (row-major 3×3) mapping <paramref name="src"/> onto <paramref name="dst"/> (x, y
+    /// interleaved), or null with fewer than 4 points or when OpenCV finds none; <paramref name="inliers"/> (length n) receives the mask.
+    /// </summary>
+    public static double[]? FindHomography(double[] src, double[] dst, double threshold, bool[]? inliers = null)
+    {
+        int n = src.Length / 2;
+        if (dst.Length != src.Length) throw new ArgumentException($"argument 'dst': expected {src.Length} values as src, got {dst.Length}", nameof(dst));
+        if (n < 4) return null;
+        var a = Enumerable.Range(0, n).Select(i => new Point2d(src[2 * i], src[2 * i + 1]));
+        var b = Enumerable.Range(0, n).Select(i => new Point2d(dst[2 * i], dst[2 * i + 1]));
+        using var mask = new Mat();
+        using var h = Call("findHomography", $"{n} points", () => Cv2.FindHomography(a, b, HomographyMethods.Ransac, threshold, mask));
+        if (h.Empty()) return null;
+        var result = new double[9];
+        for (int i = 0; i < 9; i++) result[i] = h.At<double>(i / 3, i % 3);
+        if (inliers != null) for (int i = 0; i < n; i++) inliers[i] = mask.At<byte>(i) != 0;
+        return result;
+    }
+
+    /// <summary>A rows×cols matrix (the first top-level node) of an OpenCV FileStorage file (XML/YAML/JSON), row-major.</summary>
+    public static double[] ReadMatrix(string path, int rows, int cols)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"cv::FileStorage: '{path}' not found", path);
+        using var fs = Call("FileStorage", path, () => new FileStorage(path, FileStorage.Modes.Read));
+        if (!fs.IsOpened()) throw new InvalidDataException($"cv::FileStorage('{path}'): cannot open it as an OpenCV FileStorage file");
+        using var root = fs.Root();
+        using var node = root?.FirstOrDefault() ?? throw new InvalidDataException($"cv::FileStorage('{path}'): no matrix node");
+        using var m = node.ReadMat();
+        if (m.Rows != rows || m.Cols != cols) throw new InvalidDataException($"cv::FileStorage('{path}'): expected a {rows}x{cols} matrix, got {m.Rows}x{m.Cols}");
+        using var d = new Mat();
+        m.ConvertTo(d, MatType.CV_64F);
+        var result = new double[rows * cols];
+        for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) result[r * cols + c] = d.At<double>(r, c);
+        return result;
+    }
+
+    private static T Call<T>(string call, string what, Func<T> body)
+    {
+        try { return body(); }
+        catch (OpenCVException e) { throw new InvalidDataException($"cv::{call}({what}): {e.ErrMsg}", e); }
+        catch (OpenCvSharpException e) { throw new InvalidDataException($"cv::{call}({what}): {e.Message}", e); }
+    }
+}

@@ -1,0 +1,10 @@
+namespace LocalFeat.Features;
+
+/// <summary>Settings of <see cref="DenseFeatureExtractor"/>; the defaults are D2-Net's test-time ones.</summary>
+/// <param name="Detection">hard (D2-Net) or soft detection.</param>
+/// <param name="Budget">at most this many keypoints, highest scores first.</param>
+/// <param name="EdgeThreshold">hard detection's Hessian edge threshold t.</param>
+/// <param name="Refine">hard detection: D2-Net's sub-cell Newton step (detections moving ≥ half a cell dropped).</param>
+/// <param name="Dense">D2-Net's dense test-time mode of the model (half the stride).</param>
+public sealed record ExtractionOptions(DetectionMode Detection = DetectionMode.Hard, int Budget = 2000, double EdgeThreshold = 7.2,
+    bool Refine = true, bool Dense = true);
