@@ -205,10 +205,18 @@ public static partial class PatchPHash
             for (int r = 0; r < Side; r++)
             {
                 byte* row0 = (byte*)image + off0[r], row1 = (byte*)image + off1[r];
-                for (int c = 0; c < Side; c++)
+                ushort* d0 = pair0 + r, d1 = pair1 + r;
+                for (int c = 0; c < Side; c += 4, d0 += 4 * Side, d1 += 4 * Side)
                 {
-                    pair0[c * Side + r] = *(ushort*)(row0 + at[c]);
-                    pair1[c * Side + r] = *(ushort*)(row1 + at[c]);
+                    int a0 = at[c], a1 = at[c + 1], a2 = at[c + 2], a3 = at[c + 3];
+                    d0[0] = *(ushort*)(row0 + a0);
+                    d1[0] = *(ushort*)(row1 + a0);
+                    d0[Side] = *(ushort*)(row0 + a1);
+                    d1[Side] = *(ushort*)(row1 + a1);
+                    d0[2 * Side] = *(ushort*)(row0 + a2);
+                    d1[2 * Side] = *(ushort*)(row1 + a2);
+                    d0[3 * Side] = *(ushort*)(row0 + a3);
+                    d1[3 * Side] = *(ushort*)(row1 + a3);
                 }
             }
             var low = Vector256.Create(0xFF);
@@ -259,8 +267,7 @@ public static partial class PatchPHash
         for (int g = 0; g < Side; g += 8)
         {
             Dct8Of32x8(patchT + g, Side, table, u, v, tmp);
-            for (int j = 0; j < 8; j++)
-                for (int k = 0; k < 8; k++) rows[(g + j) * 8 + k] = tmp[k * 8 + j];
+            Transpose8x8(tmp, rows + g * 8);
         }
         // Columns: lanes = the 8 kept columns k, inputs rows[n·8 + k]; output m is block row m: block[m·8 + k].
         Dct8Of32x8(rows, 8, table, u, v, block);
@@ -371,6 +378,26 @@ public static partial class PatchPHash
             m = Sse.Max(m, Sse.Shuffle(m, m, 0b10_11_00_01));
             return m.ToScalar();
         }
+    }
+
+    /// <summary>dst[j·8 + k] = src[k·8 + j]: data movement only.</summary>
+    private static unsafe void Transpose8x8(float* src, float* dst)
+    {
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + 8), r2 = Avx.LoadVector256(src + 16),
+            r3 = Avx.LoadVector256(src + 24), r4 = Avx.LoadVector256(src + 32), r5 = Avx.LoadVector256(src + 40),
+            r6 = Avx.LoadVector256(src + 48), r7 = Avx.LoadVector256(src + 56);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
+            t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
+        Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE),
+            s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
+        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
+        Avx.Store(dst + 8, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + 16, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + 24, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + 32, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + 40, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + 48, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + 56, Avx.Permute2x128(s3, s7, 0x31));
     }
 
     private static ulong ReverseBits(ulong x)
