@@ -190,7 +190,33 @@ public static partial class PatchPHash
             ix1[i] = Math.Min(ix0[i] + 1, w - 1);
         }
 
-        if (typeof(T) == typeof(byte))
+        bool contiguous = ix1[Side - 1] == ix0[Side - 1] + 1;  // then ix1[c] = ix0[c] + 1 for every c (x is monotone)
+        for (int c = 1; c < Side; c++) contiguous &= ix0[c] == ix0[0] + c;
+        if (contiguous)
+        {
+            // Contiguous columns (spacing 1, no clamping in x): each row's 33 pixels by vector loads, lanes = columns,
+            // into a row-major patch, then transposed to patchT. The same arithmetic per sample, with fx by lane and
+            // fy broadcast.
+            float* patch = v + 64;  // the pixel-pair room, as 1024 floats
+            int x0 = ix0[0];
+            for (int r = 0; r < Side; r++)
+            {
+                T* row0 = image + off0[r] + x0, row1 = image + off1[r] + x0;
+                var fyr = Vector256.Create(fy[r]);
+                float* dst = patch + r * Side;
+                for (int c = 0; c < Side; c += 8)
+                {
+                    Vector256<float> p00 = Load(row0 + c), p01 = Load(row0 + c + 1), p10 = Load(row1 + c), p11 = Load(row1 + c + 1);
+                    var fxc = Avx.LoadVector256(fx + c);
+                    var h0 = Fma.MultiplyAdd(fxc, p01 - p00, p00);
+                    var h1 = Fma.MultiplyAdd(fxc, p11 - p10, p10);
+                    Avx.Store(dst + c, Fma.MultiplyAdd(fyr, h1 - h0, h0));
+                }
+            }
+            for (int rb = 0; rb < Side; rb += 8)
+                for (int cb = 0; cb < Side; cb += 8) Transpose8x8(patch + rb * Side + cb, Side, patchT + cb * Side + rb, Side);
+        }
+        else if (typeof(T) == typeof(byte))
         {
             // Pixel pairs: the 16-bit load at min(ix0, W − 2) holds (ix0, ix0 + 1), or at the right border (ix0 = W − 1)
             // (W − 2, W − 1): p00 = pair >> shift (0, or 8 at the border), p01 = pair >> 8. All pairs first, then the
@@ -267,7 +293,7 @@ public static partial class PatchPHash
         for (int g = 0; g < Side; g += 8)
         {
             Dct8Of32x8(patchT + g, Side, table, u, v, tmp);
-            Transpose8x8(tmp, rows + g * 8);
+            Transpose8x8(tmp, 8, rows + g * 8, 8);
         }
         // Columns: lanes = the 8 kept columns k, inputs rows[n·8 + k]; output m is block row m: block[m·8 + k].
         Dct8Of32x8(rows, 8, table, u, v, block);
@@ -380,24 +406,27 @@ public static partial class PatchPHash
         }
     }
 
-    /// <summary>dst[j·8 + k] = src[k·8 + j]: data movement only.</summary>
-    private static unsafe void Transpose8x8(float* src, float* dst)
+    private static unsafe Vector256<float> Load<T>(T* p) where T : unmanaged =>
+        typeof(T) == typeof(byte) ? Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32((byte*)p)) : Avx.LoadVector256((float*)p);
+
+    /// <summary>dst[j·ds + k] = src[k·ss + j] for j, k &lt; 8: data movement only.</summary>
+    private static unsafe void Transpose8x8(float* src, int ss, float* dst, int ds)
     {
-        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + 8), r2 = Avx.LoadVector256(src + 16),
-            r3 = Avx.LoadVector256(src + 24), r4 = Avx.LoadVector256(src + 32), r5 = Avx.LoadVector256(src + 40),
-            r6 = Avx.LoadVector256(src + 48), r7 = Avx.LoadVector256(src + 56);
+        Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + ss), r2 = Avx.LoadVector256(src + 2 * ss),
+            r3 = Avx.LoadVector256(src + 3 * ss), r4 = Avx.LoadVector256(src + 4 * ss), r5 = Avx.LoadVector256(src + 5 * ss),
+            r6 = Avx.LoadVector256(src + 6 * ss), r7 = Avx.LoadVector256(src + 7 * ss);
         Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1), t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3),
             t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5), t6 = Avx.UnpackLow(r6, r7), t7 = Avx.UnpackHigh(r6, r7);
         Vector256<float> s0 = Avx.Shuffle(t0, t2, 0x44), s1 = Avx.Shuffle(t0, t2, 0xEE), s2 = Avx.Shuffle(t1, t3, 0x44), s3 = Avx.Shuffle(t1, t3, 0xEE),
             s4 = Avx.Shuffle(t4, t6, 0x44), s5 = Avx.Shuffle(t4, t6, 0xEE), s6 = Avx.Shuffle(t5, t7, 0x44), s7 = Avx.Shuffle(t5, t7, 0xEE);
         Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
-        Avx.Store(dst + 8, Avx.Permute2x128(s1, s5, 0x20));
-        Avx.Store(dst + 16, Avx.Permute2x128(s2, s6, 0x20));
-        Avx.Store(dst + 24, Avx.Permute2x128(s3, s7, 0x20));
-        Avx.Store(dst + 32, Avx.Permute2x128(s0, s4, 0x31));
-        Avx.Store(dst + 40, Avx.Permute2x128(s1, s5, 0x31));
-        Avx.Store(dst + 48, Avx.Permute2x128(s2, s6, 0x31));
-        Avx.Store(dst + 56, Avx.Permute2x128(s3, s7, 0x31));
+        Avx.Store(dst + 1 * ds, Avx.Permute2x128(s1, s5, 0x20));
+        Avx.Store(dst + 2 * ds, Avx.Permute2x128(s2, s6, 0x20));
+        Avx.Store(dst + 3 * ds, Avx.Permute2x128(s3, s7, 0x20));
+        Avx.Store(dst + 4 * ds, Avx.Permute2x128(s0, s4, 0x31));
+        Avx.Store(dst + 5 * ds, Avx.Permute2x128(s1, s5, 0x31));
+        Avx.Store(dst + 6 * ds, Avx.Permute2x128(s2, s6, 0x31));
+        Avx.Store(dst + 7 * ds, Avx.Permute2x128(s3, s7, 0x31));
     }
 
     private static ulong ReverseBits(ulong x)
