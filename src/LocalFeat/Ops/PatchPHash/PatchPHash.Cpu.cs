@@ -175,19 +175,29 @@ public static partial class PatchPHash
         float* patchT = scratch, rows = patchT + 1024, block = rows + 256, tmp = block + 64, u = tmp + 64, v = u + 128;
         int* off0 = iscratch, off1 = off0 + Side, ix0 = off1 + Side, ix1 = ix0 + Side;
         float* fy = (float*)(ix1 + Side), fx = fy + Side;
-        for (int i = 0; i < Side; i++)
+        // Positions 8 at a time, as Offset and the scalar path: (i − 15.5f)·s + k, clamped (min/max: no NaN, and x
+        // is never −0 since the offset is never 0), floor, fraction, truncation, the +1 neighbour clamped.
         {
-            float y = Math.Clamp(ky + Offset(i, spacing), 0f, h - 1);
-            float y0 = MathF.Floor(y);
-            fy[i] = y - y0;
-            int iy0 = (int)y0;
-            off0[i] = iy0 * w;
-            off1[i] = Math.Min(iy0 + 1, h - 1) * w;
-            float x = Math.Clamp(kx + Offset(i, spacing), 0f, w - 1);
-            float x0 = MathF.Floor(x);
-            fx[i] = x - x0;
-            ix0[i] = (int)x0;
-            ix1[i] = Math.Min(ix0[i] + 1, w - 1);
+            Vector256<float> sv = Vector256.Create(spacing), kxv = Vector256.Create(kx), kyv = Vector256.Create(ky), half = Vector256.Create(15.5f);
+            Vector256<float> xMax = Vector256.Create((float)(w - 1)), yMax = Vector256.Create((float)(h - 1));
+            Vector256<int> wLast = Vector256.Create(w - 1), hLast = Vector256.Create(h - 1), width = Vector256.Create(w), one = Vector256.Create(1);
+            var iota = Vector256.Create(0f, 1f, 2f, 3f, 4f, 5f, 6f, 7f);
+            for (int i = 0; i < Side; i += 8)
+            {
+                var o = (iota + Vector256.Create((float)i) - half) * sv;
+                var y = Avx.Min(Avx.Max(kyv + o, Vector256<float>.Zero), yMax);
+                var y0 = Avx.RoundToNegativeInfinity(y);
+                Avx.Store(fy + i, y - y0);
+                var iy0 = Avx.ConvertToVector256Int32WithTruncation(y0);
+                Avx.Store(off0 + i, Avx2.MultiplyLow(iy0, width));
+                Avx.Store(off1 + i, Avx2.MultiplyLow(Avx2.Min(iy0 + one, hLast), width));
+                var x = Avx.Min(Avx.Max(kxv + o, Vector256<float>.Zero), xMax);
+                var x0 = Avx.RoundToNegativeInfinity(x);
+                Avx.Store(fx + i, x - x0);
+                var jx0 = Avx.ConvertToVector256Int32WithTruncation(x0);
+                Avx.Store(ix0 + i, jx0);
+                Avx.Store(ix1 + i, Avx2.Min(jx0 + one, wLast));
+            }
         }
 
         bool contiguous = ix1[Side - 1] == ix0[Side - 1] + 1;  // then ix1[c] = ix0[c] + 1 for every c (x is monotone)
