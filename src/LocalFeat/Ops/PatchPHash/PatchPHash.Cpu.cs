@@ -8,8 +8,10 @@ using System.Runtime.Intrinsics.X86;
 namespace LocalFeat.Ops;
 
 // Fused CPU pHash: per patch, the 32×32 bilinear samples into a stack buffer, 40 butterfly transforms that compute
-// only the 8 low coefficients, the median by a sort of 64 and the bits. The float operations and their order are
-// those of kernels/phash.cu (fmaf ↔ MathF.FusedMultiplyAdd), so Cpu and Kernel agree bit for bit.
+// only the 8 low coefficients, the median of the 64 and the bits. The float operations and their order are those of
+// kernels/phash.cu (fmaf ↔ MathF.FusedMultiplyAdd / Fma.MultiplyAdd), so Cpu and Kernel agree bit for bit. Two paths:
+// AVX2 + FMA (HashVector: the same per-element operations, 8 rows or columns per Vector256) and the scalar one
+// (Sample + HashOf) for other hardware and W = 1.
 [System.Runtime.CompilerServices.SkipLocalsInit]  // every stack buffer is written before it is read
 public static partial class PatchPHash
 {
