@@ -1,0 +1,96 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LocalFeat.Ops;
+
+/// <summary>
+/// BYOL's target-network update (OPS.md §6): t ← tau·t + (1 − tau)·o for every parameter at once, in place,
+/// under no_grad. Parameters are averaged; buffers (running statistics, counters) are copied from the online
+/// module, as BYOL implementations do: an average of batch-norm counters or of integer buffers means nothing.
+/// <para>Rounding, the same bits on every backend: fl(fl(τ·t) + fl(ω·o)) with τ = (float)tau and
+/// ω = (float)(1 − tau), each product and the sum rounded once (no FMA).</para>
+/// </summary>
+public static partial class EmaUpdate
+{
+    /// <summary>
+    /// BYOL's cosine schedule: τ_k = 1 − (1 − τ_base)·(cos(π·k/K) + 1)/2, from τ_base at step 0 to 1 at step
+    /// K = <paramref name="totalSteps"/> (steps past K stay at 1).
+    /// </summary>
+    public static double Tau(long step, long totalSteps, double tauBase = 0.996)
+    {
+        if (totalSteps < 1) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "expected totalSteps ≥ 1");
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "expected step ≥ 0");
+        if (!(tauBase >= 0 && tauBase <= 1)) throw new ArgumentOutOfRangeException(nameof(tauBase), tauBase, "expected 0 ≤ tauBase ≤ 1");
+        double k = Math.Min(step, totalSteps);
+        return 1 - (1 - tauBase) * (Math.Cos(Math.PI * k / totalSteps) + 1) / 2;
+    }
+
+    /// <summary>
+    /// Updates <paramref name="target"/>'s parameters from <paramref name="online"/>'s (paired by name, same
+    /// shapes, float32, contiguous, on one device) and copies the online buffers into the target's (paired by
+    /// name, any dtype). One kernel launch / one fused pass for all parameters; the buffers take one copy each.
+    /// </summary>
+    public static void Apply(nn.Module target, nn.Module online, double tau, Backend backend = Backend.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(online);
+        var (tp, op) = Pair(target.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList(),
+            online.named_parameters().Select(p => (p.name, (Tensor)p.parameter)).ToList(), "parameter");
+        var (tb, ob) = Pair(target.named_buffers().ToList(), online.named_buffers().ToList(), "buffer");
+        for (int i = 0; i < tb.Count; i++)
+            if (!tb[i].shape.SequenceEqual(ob[i].shape))
+                throw new ArgumentException($"argument 'target': buffer {i} has shape [{string.Join(", ", tb[i].shape)}], online's [{string.Join(", ", ob[i].shape)}]", nameof(target));
+        Apply(tp, op, tau, backend);
+        using var noGrad = torch.no_grad();
+        for (int i = 0; i < tb.Count; i++) tb[i].copy_(ob[i]);
+    }
+
+    /// <summary>
+    /// Averages every tensor of <paramref name="target"/> towards the one at the same index of
+    /// <paramref name="online"/>: float32, contiguous, equal shapes (any, empty included), one device.
+    /// </summary>
+    public static void Apply(IReadOnlyList<Tensor> target, IReadOnlyList<Tensor> online, double tau, Backend backend = Backend.Auto)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(online);
+        if (!(tau >= 0 && tau <= 1)) throw new ArgumentOutOfRangeException(nameof(tau), tau, "expected 0 ≤ tau ≤ 1");
+        if (target.Count != online.Count)
+            throw new ArgumentException($"argument 'online': expected {target.Count} tensors (as target), got {online.Count}", nameof(online));
+        for (int i = 0; i < target.Count; i++)
+        {
+            var t = target[i];
+            var o = online[i];
+            string tn = $"target[{i}]", on = $"online[{i}]";
+            Validate.Tensor(t, tn, ScalarType.Float32, (int)(t?.dim() ?? 0), "of any shape");
+            Validate.Tensor(o, on, ScalarType.Float32, (int)(o?.dim() ?? 0), "of any shape");
+            if (!t!.shape.SequenceEqual(o!.shape))
+                throw new ArgumentException($"argument '{on}': expected shape [{string.Join(", ", t.shape)}] (as {tn}), got {Validate.Describe(o)}", nameof(online));
+            Validate.SameDevice(target[0], "target[0]", t, tn);
+            Validate.SameDevice(target[0], "target[0]", o, on);
+        }
+        if (target.Count == 0) return;
+        if (backend == Backend.Auto) backend = target[0].is_cuda ? Backend.Kernel : Backend.Cpu;
+        using var noGrad = torch.no_grad();
+        switch (backend)
+        {
+            case Backend.Reference: Reference(target, online, tau); break;
+            case Backend.Cpu:
+                Validate.OnCpu(target[0], "target[0]", backend);
+                CpuUpdate(target, online, tau);
+                break;
+            case Backend.Kernel: KernelUpdate(target, online, tau); break;
+            default: throw new ArgumentOutOfRangeException(nameof(backend), backend, "expected Auto, Reference, Cpu or Kernel");
+        }
+    }
+
+    private static (List<Tensor> target, List<Tensor> online) Pair(List<(string name, Tensor t)> target, List<(string name, Tensor t)> online, string what)
+    {
+        var byName = online.ToDictionary(x => x.name, x => x.t);
+        if (target.Count != online.Count || target.Any(x => !byName.ContainsKey(x.name)))
+        {
+            var missing = target.Select(x => x.name).Except(byName.Keys).Concat(byName.Keys.Except(target.Select(x => x.name)));
+            throw new ArgumentException($"argument 'online': expected the {what}s of target ({target.Count}), got {online.Count}; unpaired: {string.Join(", ", missing)}", nameof(online));
+        }
+        return (target.Select(x => x.t).ToList(), target.Select(x => byName[x.name]).ToList());
+    }
+}
