@@ -27,7 +27,8 @@ internal static class Validate
 
     public static void SameDevice(Tensor reference, string referenceName, Tensor t, string name)
     {
-        if (t.device != reference.device)
+        // Device is a class without value equality: compare type and index.
+        if (t.device_type != reference.device_type || t.device_index != reference.device_index)
             throw new ArgumentException($"argument '{name}': expected device {reference.device} (as '{referenceName}'), got {t.device}", name);
     }
 
