@@ -56,19 +56,23 @@ public static partial class EmaUpdate
         if (!(tau >= 0 && tau <= 1)) throw new ArgumentOutOfRangeException(nameof(tau), tau, "expected 0 ≤ tau ≤ 1");
         if (target.Count != online.Count)
             throw new ArgumentException($"argument 'online': expected {target.Count} tensors (as target), got {online.Count}", nameof(online));
+        if (target.Count == 0) return;
+        var first = target[0];
+        Validate.Tensor(first, "target[0]", ScalarType.Float32, (int)(first?.dim() ?? 0), "of any shape");
+        var (deviceType, deviceIndex) = (first!.device_type, first.device_index);
         for (int i = 0; i < target.Count; i++)
         {
+            // Per tensor: a handful of cheap native queries (this check is most of the cost for tiny tensors).
             var t = target[i];
             var o = online[i];
             string tn = $"target[{i}]", on = $"online[{i}]";
-            Validate.Tensor(t, tn, ScalarType.Float32, (int)(t?.dim() ?? 0), "of any shape");
-            Validate.Tensor(o, on, ScalarType.Float32, (int)(o?.dim() ?? 0), "of any shape");
-            if (!t!.shape.SequenceEqual(o!.shape))
-                throw new ArgumentException($"argument '{on}': expected shape [{string.Join(", ", t.shape)}] (as {tn}), got {Validate.Describe(o)}", nameof(online));
-            Validate.SameDevice(target[0], "target[0]", t, tn);
-            Validate.SameDevice(target[0], "target[0]", o, on);
+            var ts = Validate.Tensor(t, tn, ScalarType.Float32, (int)(t?.dim() ?? 0), "of any shape");
+            var os = Validate.Tensor(o, on, ScalarType.Float32, (int)(o?.dim() ?? 0), "of any shape");
+            if (!ts.AsSpan().SequenceEqual(os))
+                throw new ArgumentException($"argument '{on}': expected shape [{string.Join(", ", ts)}] (as {tn}), got {Validate.Describe(o!)}", nameof(online));
+            if (t!.device_type != deviceType || t.device_index != deviceIndex) Validate.SameDevice(first, "target[0]", t, tn);
+            if (o!.device_type != deviceType || o.device_index != deviceIndex) Validate.SameDevice(first, "target[0]", o, on);
         }
-        if (target.Count == 0) return;
         if (backend == Backend.Auto) backend = target[0].is_cuda ? Backend.Kernel : Backend.Cpu;
         using var noGrad = torch.no_grad();
         switch (backend)

@@ -1,5 +1,7 @@
+using System.Numerics.Tensors;
 using TorchSharp;
 using static TorchSharp.torch;
+using Tensor = TorchSharp.torch.Tensor;
 
 namespace LocalFeat.Ops;
 
@@ -67,12 +69,20 @@ public static partial class SoftByolLoss
     }
 
     /// <summary>
-    /// All inputs the mode reads in one host read (u, u2 are unused in Hard mode, so not checked there).
-    /// The first non-finite argument is named.
+    /// Every input the mode reads (u, u2 are unused in Hard mode, so not checked there); the first non-finite
+    /// argument is named. CPU tensors: a vectorised scan of their memory (no libtorch calls); CUDA tensors:
+    /// one stacked flag tensor read back (one host–device synchronisation).
     /// </summary>
     private static void CheckFinite((Tensor t, string name)[] inputs)
     {
         if (inputs[0].t.numel() == 0) return;
+        if (!inputs[0].t.is_cuda)
+        {
+            foreach (var (t, name) in inputs)
+                if (!TensorPrimitives.IsFiniteAll<float>(HostMemory.Span<float>(t)))
+                    throw new ArgumentException($"argument '{name}': expected finite values, got NaN or Inf", name);
+            return;
+        }
         using var scope = torch.NewDisposeScope();
         var flags = torch.stack(inputs.Select(x => x.t.isfinite().all()).ToArray()).cpu();
         var ok = flags.data<bool>().ToArray();

@@ -38,7 +38,7 @@ public class SoftByolLossTests
     public static IEnumerable<object[]> Cases()
     {
         foreach (var mode in new[] { ByolLabel.Hard, ByolLabel.Soft })
-            foreach (var (c, d) in new[] { (1, 1), (3, 5), (8, 32), (37, 33), (129, 128), (300, 7), (1000, 64) })
+            foreach (var (c, d) in new[] { (1, 1), (3, 5), (8, 32), (37, 33), (129, 128), (300, 7), (1000, 64), (2100, 3) })  // 2100: 263 row blocks, more than sb_finalize's 256 threads
                 yield return [mode, c, d];
     }
 
