@@ -14,17 +14,16 @@ public static partial class EmaUpdate
     /// <summary>Elements per parallel work item (3 MB of traffic): below it one thread streams faster than a fork.</summary>
     private const long CpuWorkItem = 1 << 18;
 
-    internal static unsafe void CpuUpdate(IReadOnlyList<Tensor> target, IReadOnlyList<Tensor> online, double tau)
+    internal static unsafe void CpuUpdate(Segment[] tensors, double tau)
     {
         float tf = (float)tau, of = (float)(1 - tau);
-        var segments = new List<(IntPtr t, IntPtr o, long n)>(target.Count);
+        var segments = new List<(IntPtr t, IntPtr o, long n)>(tensors.Length);
         var itemStart = new List<int> { 0 };  // first segment of each work item
         long filled = 0;
-        for (int i = 0; i < target.Count; i++)
+        foreach (var (tp, op, n) in tensors)
         {
-            long n = target[i].numel();
             if (n == 0) continue;
-            float* t = HostMemory.Pointer<float>(target[i]), o = HostMemory.Pointer<float>(online[i]);
+            float* t = (float*)tp, o = (float*)op;
             for (long s = 0; s < n;)
             {
                 long take = Math.Min(n - s, CpuWorkItem - filled);

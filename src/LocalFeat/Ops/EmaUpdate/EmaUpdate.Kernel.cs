@@ -14,31 +14,31 @@ public static partial class EmaUpdate
 
     private const int Threads = 256;
 
-    internal static unsafe void KernelUpdate(IReadOnlyList<Tensor> target, IReadOnlyList<Tensor> online, double tau)
+    internal static unsafe void KernelUpdate(Segment[] tensors, Tensor first, double tau)
     {
-        int T = target.Count;
+        int T = tensors.Length;
         var table = new long[4 * T + 1];
-        long first = 0;
+        long chunks = 0;
         for (int i = 0; i < T; i++)
         {
-            long n = target[i].numel();
-            table[i] = n == 0 ? 0 : (long)target[i].data_ptr();
-            table[T + i] = n == 0 ? 0 : (long)online[i].data_ptr();
+            long n = tensors[i].Length;
+            table[i] = tensors[i].Target;
+            table[T + i] = tensors[i].Online;
             table[2 * T + i] = n;
-            table[3 * T + i] = first;
-            first += (n + KernelChunk - 1) / KernelChunk;
+            table[3 * T + i] = chunks;
+            chunks += (n + KernelChunk - 1) / KernelChunk;
         }
-        table[4 * T] = first;
-        if (first == 0) return;
-        if (first > int.MaxValue) throw new ArgumentException($"EmaUpdate: the Kernel backend supports < 2^31 chunks of {KernelChunk}, got {first}");
+        table[4 * T] = chunks;
+        if (chunks == 0) return;
+        if (chunks > int.MaxValue) throw new ArgumentException($"EmaUpdate: the Kernel backend supports < 2^31 chunks of {KernelChunk}, got {chunks}");
         using var scope = torch.NewDisposeScope();
-        var device = target[0].device;
+        var device = first.device;
         var tableTensor = torch.tensor(table, ScalarType.Int64);
         if (device.type != DeviceType.CPU) tableTensor = tableTensor.to(device);
-        var rt = KernelRuntimes.For(target[0]);
+        var rt = KernelRuntimes.For(first);
         long* tp = (long*)tableTensor.data_ptr();
         float tf = (float)tau, of = (float)(1 - tau);
         void** args = stackalloc void*[] { &tp, &T, &tf, &of };
-        rt.Launch("ema_foreach", new Dim3((uint)first), new Dim3(Threads), 0, IntPtr.Zero, args);
+        rt.Launch("ema_foreach", new Dim3((uint)chunks), new Dim3(Threads), 0, IntPtr.Zero, args);
     }
 }

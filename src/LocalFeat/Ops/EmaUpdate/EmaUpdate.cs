@@ -57,34 +57,49 @@ public static partial class EmaUpdate
         if (target.Count != online.Count)
             throw new ArgumentException($"argument 'online': expected {target.Count} tensors (as target), got {online.Count}", nameof(online));
         if (target.Count == 0) return;
-        var first = target[0];
-        Validate.Tensor(first, "target[0]", ScalarType.Float32, (int)(first?.dim() ?? 0), "of any shape");
-        var (deviceType, deviceIndex) = (first!.device_type, first.device_index);
+        var first = target[0] ?? throw new ArgumentNullException("target[0]", "expected a float32 tensor");
+        if (first.IsInvalid) throw new ArgumentException("argument 'target[0]': expected a float32 tensor, got a disposed tensor", "target[0]");
+        var (deviceType, deviceIndex) = (first.device_type, first.device_index);
+        if (backend == Backend.Auto) backend = deviceType == DeviceType.CPU ? Backend.Cpu : Backend.Kernel;
+        if (backend is not (Backend.Reference or Backend.Cpu or Backend.Kernel))
+            throw new ArgumentOutOfRangeException(nameof(backend), backend, "expected Auto, Reference, Cpu or Kernel");
+        if (backend == Backend.Cpu) Validate.OnCpu(first, "target[0]", backend);
+        // One pass of checks that also gathers what the fused backends need: per tensor only a few native
+        // queries, as for tiny tensors they are most of the cost.
+        bool fused = backend != Backend.Reference;
+        var segments = new Segment[target.Count];
         for (int i = 0; i < target.Count; i++)
         {
-            // Per tensor: a handful of cheap native queries (this check is most of the cost for tiny tensors).
-            var t = target[i];
-            var o = online[i];
             string tn = $"target[{i}]", on = $"online[{i}]";
-            var ts = Validate.Tensor(t, tn, ScalarType.Float32, (int)(t?.dim() ?? 0), "of any shape");
-            var os = Validate.Tensor(o, on, ScalarType.Float32, (int)(o?.dim() ?? 0), "of any shape");
+            var ts = Check(target[i], tn, first, deviceType, deviceIndex);
+            var os = Check(online[i], on, first, deviceType, deviceIndex);
             if (!ts.AsSpan().SequenceEqual(os))
-                throw new ArgumentException($"argument '{on}': expected shape [{string.Join(", ", ts)}] (as {tn}), got {Validate.Describe(o!)}", nameof(online));
-            if (t!.device_type != deviceType || t.device_index != deviceIndex) Validate.SameDevice(first, "target[0]", t, tn);
-            if (o!.device_type != deviceType || o.device_index != deviceIndex) Validate.SameDevice(first, "target[0]", o, on);
+                throw new ArgumentException($"argument '{on}': expected shape [{string.Join(", ", ts)}] (as {tn}), got {Validate.Describe(online[i])}", nameof(online));
+            long n = 1;
+            foreach (var d in ts) n *= d;
+            segments[i] = new Segment(fused && n > 0 ? target[i].data_ptr() : 0, fused && n > 0 ? online[i].data_ptr() : 0, n);
         }
-        if (backend == Backend.Auto) backend = target[0].is_cuda ? Backend.Kernel : Backend.Cpu;
         using var noGrad = torch.no_grad();
         switch (backend)
         {
             case Backend.Reference: Reference(target, online, tau); break;
-            case Backend.Cpu:
-                Validate.OnCpu(target[0], "target[0]", backend);
-                CpuUpdate(target, online, tau);
-                break;
-            case Backend.Kernel: KernelUpdate(target, online, tau); break;
-            default: throw new ArgumentOutOfRangeException(nameof(backend), backend, "expected Auto, Reference, Cpu or Kernel");
+            case Backend.Cpu: CpuUpdate(segments, tau); break;
+            default: KernelUpdate(segments, first, tau); break;
         }
+    }
+
+    /// <summary>A tensor's element pointers (target, online) and length, as the fused backends take them.</summary>
+    internal readonly record struct Segment(IntPtr Target, IntPtr Online, long Length);
+
+    private static long[] Check(Tensor? t, string name, Tensor first, DeviceType deviceType, int deviceIndex)
+    {
+        if (t is null) throw new ArgumentNullException(name, "expected a float32 tensor");
+        if (t.IsInvalid) throw new ArgumentException($"argument '{name}': expected a float32 tensor, got a disposed tensor", name);
+        if (t.dtype != ScalarType.Float32 || !t.is_contiguous())
+            throw new ArgumentException($"argument '{name}': expected a contiguous Float32 tensor of any shape, got {Validate.Describe(t)}", name);
+        if (t.device_type != deviceType || (deviceType != DeviceType.CPU && t.device_index != deviceIndex))
+            Validate.SameDevice(first, "target[0]", t, name);
+        return t.shape;
     }
 
     private static (List<Tensor> target, List<Tensor> online) Pair(List<(string name, Tensor t)> target, List<(string name, Tensor t)> online, string what)
