@@ -70,11 +70,10 @@ public static partial class EmaUpdate
         var segments = new Segment[target.Count];
         for (int i = 0; i < target.Count; i++)
         {
-            string tn = $"target[{i}]", on = $"online[{i}]";
-            var ts = Check(target[i], tn, first, deviceType, deviceIndex);
-            var os = Check(online[i], on, first, deviceType, deviceIndex);
+            var ts = Check(target[i], nameof(target), i, first, deviceType, deviceIndex);
+            var os = Check(online[i], nameof(online), i, first, deviceType, deviceIndex);
             if (!ts.AsSpan().SequenceEqual(os))
-                throw new ArgumentException($"argument '{on}': expected shape [{string.Join(", ", ts)}] (as {tn}), got {Validate.Describe(online[i])}", nameof(online));
+                throw new ArgumentException($"argument 'online[{i}]': expected shape [{string.Join(", ", ts)}] (as target[{i}]), got {Validate.Describe(online[i])}", nameof(online));
             long n = 1;
             foreach (var d in ts) n *= d;
             segments[i] = new Segment(fused && n > 0 ? target[i].data_ptr() : 0, fused && n > 0 ? online[i].data_ptr() : 0, n);
@@ -91,8 +90,13 @@ public static partial class EmaUpdate
     /// <summary>A tensor's element pointers (target, online) and length, as the fused backends take them.</summary>
     internal readonly record struct Segment(IntPtr Target, IntPtr Online, long Length);
 
-    private static long[] Check(Tensor? t, string name, Tensor first, DeviceType deviceType, int deviceIndex)
+    /// <summary>The element's name is built only on failure: this runs once per tensor of a model.</summary>
+    private static long[] Check(Tensor? t, string list, int index, Tensor first, DeviceType deviceType, int deviceIndex)
     {
+        if (t is not null && !t.IsInvalid && t.dtype == ScalarType.Float32 && t.is_contiguous()
+            && t.device_type == deviceType && (deviceType == DeviceType.CPU || t.device_index == deviceIndex))
+            return t.shape;
+        string name = $"{list}[{index}]";
         if (t is null) throw new ArgumentNullException(name, "expected a float32 tensor");
         if (t.IsInvalid) throw new ArgumentException($"argument '{name}': expected a float32 tensor, got a disposed tensor", name);
         if (t.dtype != ScalarType.Float32 || !t.is_contiguous())
