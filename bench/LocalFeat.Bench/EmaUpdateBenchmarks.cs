@@ -10,7 +10,7 @@ namespace LocalFeat.Bench;
 /// 10 tensors, 98 k parameters), 200 bias-sized tensors, and VGG16's conv1_1..conv5_3 (26 tensors, 14.7 M).
 /// Reference = the per-tensor libtorch loop.
 /// </summary>
-[Config(typeof(InProcessOpConfig))]
+[Config(typeof(OpBenchmarkConfig))]
 public class EmaUpdateBenchmarks
 {
     private Tensor[] _target = [], _online = [];

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace LocalFeat.Bench;
 
 /// <summary>SoftByolLoss forward + backward at C = 16,384 correspondences (OPS.md §6), Hard and Soft labels.</summary>
-[Config(typeof(InProcessOpConfig))]
+[Config(typeof(OpBenchmarkConfig))]
 public class SoftByolLossBenchmarks
 {
     private Tensor _q = null!, _z = null!, _u = null!, _u2 = null!, _s1 = null!, _s2 = null!;
