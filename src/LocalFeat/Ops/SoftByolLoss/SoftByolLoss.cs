@@ -32,8 +32,8 @@ public static partial class SoftByolLoss
     /// link; the gradients are empty); Σ s1·s2 = 0 (exactly, as the backend computes it in float32) gives L = 0 and
     /// zero gradients for q, s1 and s2 (no weight, no signal). A sum merely near 0 is not regularised.</para>
     /// <para>q, z, u, u2: float32 [C, D], D ≥ 1; s1, s2: float32 [C]; all contiguous, on one device, finite
-    /// (NaN or ±Inf is an <see cref="ArgumentException"/>: this check reads the values, one host–device
-    /// synchronisation for CUDA tensors). alpha ≥ 0 and lambda &gt; 0, finite (lambda is unused in Hard mode but
+    /// (NaN or ±Inf is an <see cref="ArgumentException"/> where <see cref="OpChecks.CheckValues"/> runs value checks:
+    /// by default on CPU tensors only, since on CUDA tensors the check is a host–device synchronisation). alpha ≥ 0 and lambda &gt; 0, finite (lambda is unused in Hard mode but
     /// still checked).</para>
     /// </summary>
     public static Tensor Apply(Tensor q, Tensor z, Tensor u, Tensor u2, Tensor s1, Tensor s2, double alpha, double lambda,
@@ -70,12 +70,12 @@ public static partial class SoftByolLoss
 
     /// <summary>
     /// Every input the mode reads (u, u2 are unused in Hard mode, so not checked there); the first non-finite
-    /// argument is named. CPU tensors: a vectorised scan of their memory (no libtorch calls); CUDA tensors:
-    /// one stacked flag tensor read back (one host–device synchronisation).
+    /// argument is named. CPU tensors: a vectorised scan of their memory (no libtorch calls); CUDA tensors, where
+    /// <see cref="OpChecks.CheckValues"/> asks for it: one stacked flag tensor read back (one host–device synchronisation).
     /// </summary>
     private static void CheckFinite((Tensor t, string name)[] inputs)
     {
-        if (inputs[0].t.numel() == 0) return;
+        if (inputs[0].t.numel() == 0 || !OpChecks.ChecksValuesOf(inputs[0].t)) return;
         if (!inputs[0].t.is_cuda)
         {
             foreach (var (t, name) in inputs)
