@@ -24,7 +24,8 @@ public static partial class HardestNegatives
                          - 2 * anchors.mm(candidates.t())).clamp_min(0);
         var offsets = anchorPos.unsqueeze(1) - candidatePos.unsqueeze(0);  // [N, M, K]
         var positionDistance = window == SafeWindow.Square ? offsets.abs().amax(2) : offsets.pow(2).sum(2).sqrt();
-        var admissible = positionDistance > radius;
+        // NaN compares false: a NaN offset is never admissible; a NaN or +Inf (overflowed) distance is never selected.
+        var admissible = (positionDistance > radius) & distances.isfinite();
         var masked = torch.where(admissible, distances, double.PositiveInfinity);
         // Smallest admissible distance; among equal ones the smallest j.
         var best = masked.amin([1], keepdim: true);
