@@ -3,13 +3,18 @@
 // Per sample b of features x[B,C,H,W] (float32, contiguous), P = H·W, N = C·P:
 //   D = relu(x); Mc = max(max D, eps); E = exp(D/Mc); S = 3×3 window sum of E (border 1);
 //   alpha = E/S; Q = max(max_c D, eps); gamma = max_c alpha·D/Q; scores = gamma/max(Σ gamma, eps).
+// Non-finite input (the contract of D2SoftDetect.Apply): a sample with any NaN or ±Inf element gets
+// all-NaN scores and an all-NaN gradient, as the Reference and Cpu backends. d2sd_sample_max marks it
+// with the key 0xffffffff'…' (above every finite key); d2sd_tile then writes NaN partials, which stay
+// NaN through combine/normalize (IEEE: NaN/x = NaN), and d2sd_bwd_grad fills the sample's dx with NaN.
 // Because Q is common to all channels of a pixel, the channel max is taken on v = alpha·D and
 // divided once: gamma = (max_c v)/Q, arg = first channel reaching the max (same ordering).
 //
 // Kernels (all float32 math as IEEE expf/division, no fast-math) and launch shapes:
 //  d2sd_sample_max(x, key[B] u64 zeroed, n = N)
 //      grid (blocksPerSample, B), block 256. key[b] = max over the sample of
-//      (float bits of D) << 32 | (0xffffffff − flat index): the max of D and its FIRST index,
+//      (float bits of D) << 32 | (0xffffffff − flat index): the max of D and its FIRST index
+//      (upper half 0xffffffff for a NaN/±Inf x: such a sample is marked non-finite),
 //      by a grid-stride loop (float4 loads when possible), warp-shuffle + shared block reduction
 //      and one 64-bit atomicMax per block. Max is order-independent: deterministic.
 //  d2sd_tile(x, key, C, H, W, K, partBest, partArg, partQ, partQArg, eps)
@@ -19,7 +24,8 @@
 //      in double-buffered shared memory (one barrier per channel; the next channel is prefetched
 //      into registers while the current one is consumed); each thread sums its 3×3 window and
 //      keeps (best v, its channel) and (max D, its channel) in registers. Writes one partial per
-//      chunk: part*[(b·K + k)·P + p]. Static shared 2·2·340 floats = 5,440 B.
+//      chunk: part*[(b·K + k)·P + p] (partBest = NaN in a non-finite sample).
+//      Static shared 2·2·340 floats = 5,440 B.
 //  d2sd_combine(partBest, partArg, partQ, partQArg, K, P, eps, grad|null, gamma, arg|null,
 //               q|null, qarg|null, sums)
 //      grid (ceil(P/128), B), block 128. Merges the K chunk partials in chunk order (strict >, so
@@ -40,10 +46,12 @@
 //      window whose arg is that channel (no scatter, no atomics), adds the direct terms, applies
 //      E = exp(D/Mc): dD = dE·E/Mc + direct, and the ReLU mask, and writes dx[c,p] for those
 //      ≤ 10 channels (dx is zero elsewhere). mcPart[b·gridDim.x + blk] = the block's
-//      Σ dE·E·D (fixed tree) for the gradient of the sample max.
+//      Σ dE·E·D (fixed tree) for the gradient of the sample max. In a non-finite sample it writes
+//      NaN to all C channels of its pixel instead.
 //  d2sd_bwd_max_grad(x, key, mcPart, nblk, n, eps, dx)
 //      grid (B), block 32. dMc = −Σ mcPart/Mc² (fixed order), added to dx at the first index of
-//      the sample max when the eps clamp did not bite. Runs after d2sd_bwd_grad: one owner.
+//      the sample max when the eps clamp did not bite (nothing in a non-finite sample). Runs after
+//      d2sd_bwd_grad: one owner.
 //
 // Call sequences (C# D2SoftDetect.Kernel.cs): forward = sample_max, tile, combine, normalize;
 // backward = sample_max, tile, combine, bwd_pixel, (dx zero fill), bwd_grad, bwd_max_grad.
@@ -114,8 +122,15 @@ __device__ __forceinline__ float d2sd_block_sum(float v, float* sh) {
 }
 
 // --------------------------------------------------------------------------------- sample max
+// Non-finite x (NaN fails the compare): the top key half 0xffffffff, above every finite relu(x) and +Inf's bits.
 __device__ __forceinline__ unsigned long long d2sd_key(float x, unsigned idx) {
-    return ((unsigned long long)__float_as_uint(d2sd_relu(x)) << 32) | (unsigned long long)(0xffffffffu - idx);
+    const unsigned hi = fabsf(x) <= FLT_MAX ? __float_as_uint(d2sd_relu(x)) : 0xffffffffu;
+    return ((unsigned long long)hi << 32) | (unsigned long long)(0xffffffffu - idx);
+}
+
+// Whether sample b holds a NaN or ±Inf (marked by d2sd_sample_max).
+__device__ __forceinline__ bool d2sd_nonfinite(const unsigned long long* key, int b) {
+    return (unsigned)(key[b] >> 32) == 0xffffffffu;
 }
 
 __device__ __forceinline__ unsigned long long d2sd_umax(unsigned long long a, unsigned long long b) { return a > b ? a : b; }
@@ -230,7 +245,7 @@ extern "C" __global__ void __launch_bounds__(D2SD_THREADS) d2sd_tile(
     }
     if (mine) {
         const size_t o = ((size_t)b * K + k) * (size_t)P + (size_t)(py * W + px);
-        partBest[o] = best;
+        partBest[o] = d2sd_nonfinite(key, b) ? NAN : best;  // NaN through combine and normalize
         partArg[o] = arg;
         partQ[o] = q;
         partQArg[o] = qarg;
@@ -387,6 +402,9 @@ extern "C" __global__ void __launch_bounds__(D2SD_PIX) d2sd_bwd_grad(
                 gp[(size_t)c * (size_t)P] = xv > 0.0f ? dD : 0.0f;  // relu mask
             }
         }
+        if (d2sd_nonfinite(key, b)) {  // the contract: an all-NaN gradient; this thread owns pixel p of every channel
+            for (int c = 0; c < C; ++c) gp[(size_t)c * (size_t)P] = NAN;
+        }
     }
     const float s = d2sd_block_sum(acc, sh);
     if (threadIdx.x == 0) mcPart[(size_t)b * gridDim.x + blockIdx.x] = s;
@@ -398,7 +416,7 @@ extern "C" __global__ void __launch_bounds__(32) d2sd_bwd_max_grad(const float* 
                                                                    float* __restrict__ dx) {
     const int b = (int)blockIdx.x;
     const float total = d2sd_warp_sum_partials(mcPart + (size_t)b * nblk, nblk, 1);
-    if (threadIdx.x != 0) return;
+    if (threadIdx.x != 0 || d2sd_nonfinite(key, b)) return;  // d2sd_bwd_grad wrote NaN there
     const unsigned long long kb = key[b];
     const float m = __uint_as_float((unsigned)(kb >> 32));
     const float mc = m > eps ? m : eps;

@@ -17,9 +17,11 @@
 //   block 256 (8 rows), grid ceil(R/8).
 // hn_mine(anchors[N,D], candidates[M,D], anchorNorm[N], candNorm[M], anchorPos[N,K], candPos[M,K],
 //         N, M, D, sphere, radius, vec, tilesPerSplit, index[N] i64, distance[N], partDist[S,N], partIndex[S,N] i32)
-//   distance_ij = max(0, (‖a_i‖² + ‖c_j‖²) − 2⟨a_i,c_j⟩); j admissible iff
-//   square: max(|Δx|,|Δy|) > radius, sphere: Δx²+Δy²+Δz² > radius² (strict, float32).
-//   Per anchor: the admissible j with the smallest distance, ties → smallest j; none → (−1, +∞).
+//   distance_ij = max(0, (‖a_i‖² + ‖c_j‖²) − 2⟨a_i,c_j⟩) (NaN stays NaN); j admissible iff
+//   square: max(|Δx|,|Δy|) > radius, sphere: Δx²+Δy²+Δz² > radius² (strict, float32; a NaN offset
+//   is never admissible, as the Reference's NaN-propagating max and compare).
+//   Per anchor: the admissible j with the smallest FINITE distance (NaN/+Inf never selected, as every
+//   backend), ties → smallest j; none → (−1, +∞).
 //   block 256 = 16×16 threads (ty owns anchors 4ty..4ty+3, tx owns candidates 4tx..4tx+3 of a tile),
 //   grid (ceil(N/64), S). Block (x, s) scans candidate tiles [s·tilesPerSplit, (s+1)·tilesPerSplit).
 //   Each thread keeps (best, j) for its 4 anchors, scanning its candidates in increasing j (strict <
@@ -31,7 +33,7 @@
 // ib_topk_mine(anchors[N,D], positives[N,D], group[N] i64, N, D, k, scope, vec, tilesPerSplit,
 //              index[N,k] i64, similarity[N,k], partSim[S,N,k], partIndex[S,N,k] i32)
 //   similarity_ij = ⟨a_i, p_j⟩; admissible: scope 0 OtherGroups g_j ≠ g_i, 1 SameGroup g_j = g_i ∧ j ≠ i,
-//   2 AllButSelf j ≠ i. Per anchor the k largest admissible, descending, ties → smaller j first; the
+//   2 AllButSelf j ≠ i, and the similarity finite (NaN/±Inf never picked, as every backend). Per anchor the k largest admissible, descending, ties → smaller j first; the
 //   rest (−1, −∞). Same tile loop and grid as hn_mine; the 64×64 tile of similarities goes to shared
 //   memory (aliasing the chunk buffers), then warp w merges rows 8w..8w+7 into their top-k lists held in
 //   registers, slot s of a list in lane s mod 32 (64-bit (value, j) entries, register A for s < 32, B for
@@ -230,11 +232,14 @@ extern "C" __global__ void __launch_bounds__(LF_THREADS) hn_mine(
 #pragma unroll
             for (int r = 0; r < 4; ++r) {
                 const float dx = ax[r] - cx, dy = ay[r] - cy;
+                // fmaxf drops a NaN operand: test NaN offsets explicitly (never admissible, as the Reference).
                 const bool far = sphere ? dx * dx + dy * dy + (az[r] - cz) * (az[r] - cz) > lim
-                                        : fmaxf(fabsf(dx), fabsf(dy)) > lim;
-                const float dist = fmaxf((an[r] + cn) - 2.0f * acc[r][q], 0.0f);
-                // This thread visits j in increasing order: only a strictly smaller distance replaces.
-                if (far && (bj[r] < 0 || dist < best[r])) {
+                                        : fmaxf(fabsf(dx), fabsf(dy)) > lim && dx == dx && dy == dy;
+                const float raw = (an[r] + cn) - 2.0f * acc[r][q];
+                const float dist = raw < 0.0f ? 0.0f : raw;  // clamp at 0, keeping NaN (fmaxf would make it 0)
+                // This thread visits j in increasing order: only a strictly smaller distance replaces; best
+                // starts at +∞, so a NaN or +Inf distance is never selected.
+                if (far && dist < best[r]) {
                     best[r] = dist;
                     bj[r] = j;
                 }
@@ -391,9 +396,10 @@ extern "C" __global__ void __launch_bounds__(LF_THREADS) ib_topk_mine(
             if (i >= N) continue;  // warp-uniform
             const long long gi = sAGroup[row];
             const int j1 = j0 + lane, j2 = j1 + 32;
-            const bool adm1 = j1 < N && lf_scope_ok(scope, sGroup[lane], gi, j1, i);
-            const bool adm2 = j2 < N && lf_scope_ok(scope, sGroup[lane + 32], gi, j2, i);
             const float v1 = smem[row * LF_SLD + lane], v2 = smem[row * LF_SLD + lane + 32];
+            // A NaN or ±Inf similarity is never picked (the contract of every backend).
+            const bool adm1 = j1 < N && lf_scope_ok(scope, sGroup[lane], gi, j1, i) && fabsf(v1) <= FLT_MAX;
+            const bool adm2 = j2 < N && lf_scope_ok(scope, sGroup[lane + 32], gi, j2, i) && fabsf(v2) <= FLT_MAX;
             // Usually nothing in the tile beats the k-th value: one ballot for the row.
             if (__ballot_sync(LF_FULL, (adm1 && v1 > list[rr].thr) || (adm2 && v2 > list[rr].thr))) {
                 lf_topk_offer(v1, j1, adm1, k, lane, list[rr]);

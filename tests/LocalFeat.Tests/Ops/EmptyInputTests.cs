@@ -70,4 +70,47 @@ public class EmptyInputTests
         ZeroGradient(a, [0, 6], "anchors");
         ZeroGradient(p, [0, 6], "positives");
     }
+
+    [Theory]
+    [MemberData(nameof(AllBackends))]
+    public void PatchPHash_NoImagesOrNoKeypoints_GiveEmptyHashes(Backend backend)
+    {
+        using var scope = torch.NewDisposeScope();
+        foreach (var (b, n) in new[] { (0, 4), (2, 0), (0, 0) })
+        {
+            var hash = LocalFeat.Ops.PatchPHash.Apply(torch.zeros([b, 1, 6, 7]), torch.zeros([b, n, 2]), 32, backend);
+            Assert.Equal(new long[] { b, n }, hash.shape);
+            Assert.Equal(ScalarType.Int64, hash.dtype);
+        }
+        Assert.Equal(new long[] { 0 }, IntrinsicImportance.Apply(torch.zeros([0], ScalarType.Int32), torch.zeros([0], ScalarType.Int32), backend).shape);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllBackends))]
+    public void TaspLosses_EmptyInputs_AreLinkedToTheGraph(Backend backend)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var h = new DiwHistogram(margin: 0.5);
+        var dPos = torch.zeros([0]).requires_grad_();
+        var dNeg = torch.zeros([0]).requires_grad_();
+        var loss = TaspTripletLoss.Apply(dPos, dNeg, torch.zeros([0]), h, backend);
+        Assert.True(loss.requires_grad, "triplet loss detached from the graph");
+        loss.backward();
+        ZeroGradient(dPos, [0], "dPos");
+        ZeroGradient(dNeg, [0], "dNeg");
+
+        // No positives, or no negatives: the other side still gets its gradient, the empty one a zero-size one.
+        foreach (var (n, k) in new[] { (0, 3), (3, 0), (0, 0) })
+        {
+            var p = torch.full([n], 0.5f).requires_grad_();
+            var q = torch.full([k], 0.25f).requires_grad_();
+            var kl = TaskAlignedKeypointLoss.Apply(p, torch.zeros([n]), torch.ones([n]), q, 0.5, 0.5, backend);
+            Assert.True(kl.requires_grad, $"N = {n}, K = {k}: keypoint loss detached from the graph");
+            kl.backward();
+            Assert.Equal(new long[] { n }, p.grad!.shape);
+            Assert.Equal(new long[] { k }, q.grad!.shape);
+            // d/dq of −log(1 − q) = 1/(1 − q) = 4/3 for every negative sample, whatever N is.
+            Assert.All(q.grad.data<float>().ToArray(), v => Assert.Equal(4f / 3f, v, 1e-6f));
+        }
+    }
 }

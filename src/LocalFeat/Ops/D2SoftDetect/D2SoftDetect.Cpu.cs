@@ -15,6 +15,7 @@ public static partial class D2SoftDetect
     /// <summary>What the backward needs from the forward, per sample.</summary>
     internal sealed class CpuState(int b, int p)
     {
+        public readonly bool[] NonFinite = new bool[b];   // the sample holds a NaN or ±Inf: NaN scores and gradient
         public readonly float[] Mc = new float[b];        // max(max relu(x), eps)
         public readonly int[] MaxIndex = new int[b];      // first flat index of that maximum
         public readonly float[] Total = new float[b];     // Σ gamma
@@ -38,7 +39,14 @@ public static partial class D2SoftDetect
             var q = state.Q.AsSpan(n * p, p);
             var gamma = state.Gamma.AsSpan(n * p, p);
             var sample = new ReadOnlySpan<float>(xs, c * p);
-            int maxIndex = TensorPrimitives.IndexOfMax(sample);
+            int maxIndex = TensorPrimitives.IndexOfMax(sample);  // the first NaN, if any
+            if (!float.IsFinite(sample[maxIndex]) || float.IsNegativeInfinity(TensorPrimitives.Min(sample)))
+            {
+                // The non-finite contract (D2SoftDetect.Apply), as the Reference and the Kernel: the whole sample is NaN.
+                state.NonFinite[n] = true;
+                new Span<float>(o + (long)n * p, p).Fill(float.NaN);
+                continue;
+            }
             state.MaxIndex[n] = maxIndex;
             state.Mc[n] = MathF.Max(MathF.Max(sample[maxIndex], 0f), fe);
             ChannelArgMax(xs, c, p, q, state.QArg.AsSpan(n * p, p));
@@ -164,6 +172,7 @@ public static partial class D2SoftDetect
         float* x = HostMemory.Pointer<float>(features), g = HostMemory.Pointer<float>(grad), dx = HostMemory.Pointer<float>(result);
         Parallel.For(0, b, n =>
         {
+            if (state.NonFinite[n]) { new Span<float>(dx + (long)n * c * p, c * p).Fill(float.NaN); return; }
             // scores = gamma / Zc with Zc = max(Σ gamma, eps); Σ gamma passes gradient only when not clamped.
             var dGamma = new float[p];
             float total = state.Total[n], zc = MathF.Max(total, fe);

@@ -11,11 +11,19 @@ namespace LocalFeat.Ops;
 public static partial class D2SoftDetect
 {
     /// <summary>Scores [B,H,W] of dense features [B,C,H,W] (float32, contiguous). Differentiable.</summary>
+    /// <remarks>
+    /// Non-finite features: where <see cref="OpChecks.CheckValues"/> checks <paramref name="features"/> (CPU tensors by
+    /// default), a NaN or ±Inf is an <see cref="ArgumentException"/> naming <c>features</c>. Where it does not (CUDA tensors by
+    /// default, or <see cref="ValueChecks.Never"/>), every backend gives the same defined result: a sample with any NaN or ±Inf
+    /// element has all its scores NaN and a NaN gradient in every element (so a NaN check on the loss catches it); the other
+    /// samples' scores and gradients are exactly as without it. No host–device synchronisation either way on CUDA by default.
+    /// </remarks>
     public static Tensor Apply(Tensor features, double eps = 1e-12, Backend backend = Backend.Auto)
     {
         var shape = Validate.Tensor(features, nameof(features), ScalarType.Float32, 4, "[B, C, H, W]");
         if (!(eps > 0)) throw new ArgumentOutOfRangeException(nameof(eps), eps, "expected eps > 0");
         if (shape[1] == 0) throw new ArgumentException($"argument 'features': expected at least one channel, got {Validate.Describe(features)}", nameof(features));
+        Validate.Finite(features, nameof(features));
         // Nothing to score: an empty result that still hangs off the graph of features (a zero gradient), on every backend.
         if (shape[0] == 0 || shape[2] == 0 || shape[3] == 0) return features.sum(1).mul(0);
         if (backend == Backend.Auto) backend = features.is_cuda ? Backend.Kernel : Backend.Cpu;

@@ -36,7 +36,7 @@ public static partial class HardestNegatives
         for (int i = 0; i < n; i++)
         {
             idx[i] = bestJ[i];
-            dist[i] = bestJ[i] < 0 ? float.PositiveInfinity : MathF.Max(best[i], 0f);
+            dist[i] = bestJ[i] < 0 ? float.PositiveInfinity : best[i];
         }
         return (index, distance);
     }
@@ -60,7 +60,10 @@ public static partial class HardestNegatives
         return cols;
     }
 
-    /// <summary>Scans one tile row: distance = ‖a‖² + ‖c‖² − 2⟨a,c⟩, admissible when outside the window.</summary>
+    /// <summary>
+    /// Scans one tile row: distance = max(‖a‖² + ‖c‖² − 2⟨a,c⟩, 0) (NaN kept), admissible when outside the window; a NaN
+    /// offset is never admissible and a NaN or +Inf distance never selected (the contract of every backend).
+    /// </summary>
     private sealed class RowScan(float[] an, float[] cn, float[][] cpos, float radius, SafeWindow window)
     {
         public int K { get; } = cpos.Length;
@@ -80,12 +83,15 @@ public static partial class HardestNegatives
                 for (; j + 8 <= j1; j += 8)
                 {
                     var dd = Vector256.Create(ai) + Vector256.Load(cnp + j) - Vector256.Create(2f) * Vector256.Load(dots + (j - j0));
+                    dd = Vector256.ConditionalSelect(Vector256.LessThan(dd, Vector256<float>.Zero), Vector256<float>.Zero, dd);  // keeps NaN
                     var ox = Vector256.Load(cx + j) - Vector256.Create(ax);
                     var oy = Vector256.Load(cy + j) - Vector256.Create(ay);
                     Vector256<float> far;
                     if (square)
                     {
-                        far = Vector256.GreaterThan(Vector256.Max(Vector256.Abs(ox), Vector256.Abs(oy)), Vector256.Create(r));
+                        // Either offset beyond r, neither NaN: the Reference's NaN-propagating max, whatever Max does with NaN.
+                        far = (Vector256.GreaterThan(Vector256.Abs(ox), Vector256.Create(r)) | Vector256.GreaterThan(Vector256.Abs(oy), Vector256.Create(r)))
+                              & Vector256.Equals(ox, ox) & Vector256.Equals(oy, oy);
                     }
                     else
                     {
@@ -110,8 +116,11 @@ public static partial class HardestNegatives
                 for (; j < j1; j++)
                 {
                     float ox = cx[j] - ax, oy = cy[j] - ay;
-                    bool far = square ? MathF.Max(MathF.Abs(ox), MathF.Abs(oy)) > r : ox * ox + oy * oy + (cz[j] - az) * (cz[j] - az) > r;
+                    bool far = square
+                        ? (MathF.Abs(ox) > r || MathF.Abs(oy) > r) && !float.IsNaN(ox) && !float.IsNaN(oy)
+                        : ox * ox + oy * oy + (cz[j] - az) * (cz[j] - az) > r;
                     float dd = ai + cnp[j] - 2f * dots[j - j0];
+                    if (dd < 0) dd = 0;
                     if (far && dd < tileBest) { tileBest = dd; tileJ = j; }
                 }
                 // Earlier tiles hold smaller j: only a strictly smaller distance replaces them.

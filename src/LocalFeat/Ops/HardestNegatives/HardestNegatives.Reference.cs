@@ -24,13 +24,15 @@ public static partial class HardestNegatives
                          - 2 * anchors.mm(candidates.t())).clamp_min(0);
         var offsets = anchorPos.unsqueeze(1) - candidatePos.unsqueeze(0);  // [N, M, K]
         var positionDistance = window == SafeWindow.Square ? offsets.abs().amax(2) : offsets.pow(2).sum(2).sqrt();
+        // NaN compares false: a NaN offset is never admissible. A NaN distance becomes +∞ (in place: no other N×M temporary)
+        // and a +∞ best is "none": a NaN or +Inf (overflowed) distance is never selected.
         var admissible = positionDistance > radius;
-        var masked = torch.where(admissible, distances, double.PositiveInfinity);
+        var masked = torch.where(admissible, distances, double.PositiveInfinity).nan_to_num_(nan: double.PositiveInfinity, posinf: double.PositiveInfinity);  // torch maps +Inf to FLT_MAX unless told
         // Smallest admissible distance; among equal ones the smallest j.
         var best = masked.amin([1], keepdim: true);
         var columns = torch.arange(m).unsqueeze(0).expand(n, m);
         var index = columns.masked_fill((masked.eq(best) & admissible).logical_not(), m).amin(1);
-        var none = index.eq(m);
+        var none = index.eq(m) | best.squeeze(1).isinf();
         index = torch.where(none, torch.full([n], -1, ScalarType.Int64), index);
         var distance = torch.where(none, torch.full([n], double.PositiveInfinity),
             distances.gather(1, index.clamp_min(0).unsqueeze(1)).squeeze(1));

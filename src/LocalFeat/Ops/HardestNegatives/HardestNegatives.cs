@@ -24,6 +24,15 @@ public static partial class HardestNegatives
     /// <paramref name="anchorPos"/>[i] is where anchor i's positive lies among the candidates' positions.
     /// The distance is differentiable with respect to anchors and candidates.
     /// </summary>
+    /// <remarks>
+    /// Non-finite input: where <see cref="OpChecks.CheckValues"/> checks the inputs (CPU tensors by default), a NaN or ±Inf in
+    /// <paramref name="anchors"/>, <paramref name="candidates"/>, <paramref name="anchorPos"/> or <paramref name="candidatePos"/>
+    /// is an <see cref="ArgumentException"/> naming that argument. Where it does not (CUDA tensors by default, or
+    /// <see cref="ValueChecks.Never"/>), and for finite input alike, every backend gives the same indices and the same
+    /// NaN/±Inf pattern: a pair whose position offset has a NaN in any coordinate is not admissible (NaN comparisons are
+    /// false; ±Inf offsets compare as numbers), and a pair whose distance is NaN or +Inf (a NaN descriptor, or an overflow) is
+    /// never selected. So an anchor with a NaN position or descriptor gets (−1, +∞), and a candidate with one is never chosen.
+    /// </remarks>
     public static (Tensor index, Tensor distance) Apply(Tensor anchors, Tensor candidates, Tensor anchorPos, Tensor candidatePos,
         double radius, SafeWindow window, Backend backend = Backend.Auto)
     {
@@ -48,6 +57,8 @@ public static partial class HardestNegatives
             Validate.SameDevice(anchors, nameof(anchors), t, name);
         Validate.Finite(anchors, nameof(anchors));
         Validate.Finite(candidates, nameof(candidates));
+        Validate.Finite(anchorPos, nameof(anchorPos));
+        Validate.Finite(candidatePos, nameof(candidatePos));
 
         if (backend == Backend.Auto) backend = anchors.is_cuda ? Backend.Kernel : Backend.Cpu;
         if (backend == Backend.Reference) return Reference(anchors, candidates, anchorPos, candidatePos, radius, window);

@@ -41,6 +41,7 @@ public static partial class InBatchHardestNegatives
                 _ => j != i,
             };
             float v = sims[j - j0];
+            admissible &= float.IsFinite(v);  // a NaN or ±Inf similarity is never picked (the contract of every backend)
             if (!admissible || (count == k && !(v > topV[k - 1]))) continue;
             int pos = Math.Min(count, k - 1);
             while (pos > 0 && v > topV[pos - 1])

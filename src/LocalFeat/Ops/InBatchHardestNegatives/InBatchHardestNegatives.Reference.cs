@@ -19,12 +19,12 @@ public static partial class InBatchHardestNegatives
         var similarity = anchors.mm(positives.t());
         var sameGroup = group.unsqueeze(1).eq(group.unsqueeze(0));
         var notSelf = torch.eye(n, dtype: ScalarType.Bool).logical_not();
-        var admissible = scope switch
+        var admissible = (scope switch
         {
             NegativeScope.OtherGroups => sameGroup.logical_not(),
             NegativeScope.SameGroup => sameGroup & notSelf,
             _ => notSelf,
-        };
+        }) & similarity.isfinite();  // a NaN or ±Inf similarity is never picked (the contract of every backend)
         var masked = torch.where(admissible, similarity, double.NegativeInfinity);
         var (_, order) = masked.sort(1, descending: true, stable: true);
         // Pad to k columns when N < k; padding and inadmissible picks become −1.

@@ -27,6 +27,14 @@ public static partial class InBatchHardestNegatives
     /// Returns index [N,k] int64 and similarity [N,k] float32; slots beyond the admissible count hold −1 and −∞.
     /// The similarity is differentiable with respect to anchors and positives.
     /// </summary>
+    /// <remarks>
+    /// Non-finite input: where <see cref="OpChecks.CheckValues"/> checks the inputs (CPU tensors by default), a NaN or ±Inf in
+    /// <paramref name="anchors"/> or <paramref name="positives"/> is an <see cref="ArgumentException"/> naming that argument
+    /// (<paramref name="group"/> is int64: any value is a group). Where it does not (CUDA tensors by default, or
+    /// <see cref="ValueChecks.Never"/>), and for finite input alike, every backend gives the same indices and values: a pair
+    /// whose similarity is NaN or ±Inf (a NaN descriptor, or an overflow) is never picked, like an inadmissible one. So an anchor
+    /// with a NaN descriptor gets k slots of (−1, −∞), and a positive with one is never chosen.
+    /// </remarks>
     public static (Tensor index, Tensor similarity) Apply(Tensor anchors, Tensor positives, Tensor group, int k, NegativeScope scope,
         Backend backend = Backend.Auto)
     {
