@@ -14,7 +14,16 @@ namespace LocalFeat.Tests.Ops;
 public class OpMemoryTests(ITestOutputHelper output)
 {
     /// <summary>Resident set size from /proc: native (libtorch) memory included, unlike GC counters.</summary>
-    private static long ResidentBytes() => long.Parse(File.ReadAllText("/proc/self/statm").Split(' ')[1]) * Environment.SystemPageSize;
+    // Freed native memory that glibc's per-thread malloc arenas still hold is returned first (malloc_trim), so
+    // what remains is memory something still owns, not allocator slack (which alone moved it by up to ~40 MiB).
+    private static long ResidentBytes()
+    {
+        malloc_trim(0);
+        return long.Parse(File.ReadAllText("/proc/self/statm").Split(' ')[1]) * Environment.SystemPageSize;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int malloc_trim(nuint pad);
 
     public static IEnumerable<object[]> Ops()
     {
@@ -119,7 +128,9 @@ public class OpMemoryTests(ITestOutputHelper output)
         long growth = ResidentBytes() - before, live = torch.Tensor.TotalCount - liveBefore;
         output.WriteLine($"{op} {backend}: {steps} steps, resident growth {growth >> 10} KiB, live tensors {live:+0;-0;0}");
         Assert.True(live <= (long)undefinedGradients * steps, $"{live} tensor handles outlived their dispose scopes over {steps} steps");
-        // The handle count catches a missed dispose; RSS catches native memory that no handle holds (graph nodes, saved state).
-        Assert.True(growth < 32L << 20, $"resident memory grew by {growth >> 20} MiB over {steps} steps");
+        // The handle count catches a missed dispose; RSS catches native memory that no handle holds (graph nodes, saved
+        // state) once it is large: even after malloc_trim it moves by up to ~26 MiB with nothing leaked (libtorch's
+        // thread pools), while keeping one Reference step's N×M temporaries (≥ 1 MiB) would add ≥ 64 MiB over 64 steps.
+        Assert.True(growth < 48L << 20, $"resident memory grew by {growth >> 20} MiB over {steps} steps");
     }
 }
