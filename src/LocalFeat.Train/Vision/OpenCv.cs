@@ -83,7 +83,7 @@ public static class OpenCv
     public static void WriteMat(string path, Mat bgr)
     {
         bool ok = Call("imwrite", path, () => Cv2.ImWrite(path, bgr));
-        if (!ok) throw new InvalidDataException($"cv::imwrite('{path}'): cannot write the image (unknown extension or unwritable folder)");
+        if (!ok) throw new InvalidDataException($"cv::imwrite('{path}'): cannot write the image (unknown extension, unwritable folder or full disk)");
     }
 
     /// <summary>A Mat copy of a contiguous CPU uint8 tensor [H,W] or [H,W,3].</summary>
