@@ -196,7 +196,7 @@ public static class Checkpoint
         string rngText = Field(state, "torch_rng", file, n => n.GetValue<string>(), "base64 text");
         byte[] rng;
         try { rng = Convert.FromBase64String(rngText); }
-        catch (FormatException) { throw new InvalidDataException($"'{file}': field 'torch_rng': expected base64 text of libtorch's RNG state, got {Clip(rngText)}"); }
+        catch (FormatException) { throw new InvalidDataException($"'{file}': field 'torch_rng': expected base64 text of libtorch's RNG state, got '{Clip(rngText)}'"); }
         using (var current = torch.random.get_rng_state())
             if (rng.Length != current.numel())
                 throw new InvalidDataException($"'{file}': field 'torch_rng': expected {current.numel()} bytes of libtorch's CPU RNG state, got {rng.Length}");

@@ -238,7 +238,8 @@ public class ReliabilityProcessTests
         using var m = new Mat(h, w, MatType.CV_8UC1);
         Cv2.Randu(m, new Scalar(0), new Scalar(255));
         Cv2.GaussianBlur(m, m, new OpenCvSharp.Size(0, 0), 2);
-        Assert.True(Cv2.ImWrite(path, m));
+        if (name.EndsWith(".ppm", StringComparison.Ordinal)) Cv2.CvtColor(m, m, ColorConversionCodes.GRAY2BGR);  // PPM is colour
+        Assert.True(Cv2.ImWrite(path, m), $"cannot write {path}");
         return path;
     }
 
@@ -306,7 +307,8 @@ public class ReliabilityProcessTests
         string root = TrainFixture.TempDir("hp"), seq = Path.Combine(root, "v_tiny");
         Directory.CreateDirectory(seq);
         using (var g = Cv2.ImRead(Path.Combine(TrainFixture.OpenCvData, "graf1.png"), ImreadModes.Grayscale))
-        using (var small = g.Resize(new OpenCvSharp.Size(200, 160)))
+        using (var grey = g.Resize(new OpenCvSharp.Size(200, 160)))
+        using (var small = grey.CvtColor(ColorConversionCodes.GRAY2BGR))
         {
             Cv2.ImWrite(Path.Combine(seq, "1.ppm"), small);
             Cv2.ImWrite(Path.Combine(seq, "2.ppm"), small);
@@ -316,7 +318,7 @@ public class ReliabilityProcessTests
         var (code, stdout, err) = ConsoleProcess.Run(["eval", "--run", TrainedRun.Value, "--pairs", root, "--out", TrainFixture.TempDir("hp-out"), "--set", "eval.synthetic_pairs=0"]);
         Assert.True(code == 0, err);
         Assert.Contains($"skipping v_tiny 1→3: cv::imread('{Path.Combine(seq, "3.ppm")}'): 1×1 px", err);
-        Assert.Contains("HPatches hp", stdout);
+        Assert.Contains($"HPatches {Path.GetFileName(root)}", stdout);  // the set of the remaining pair was evaluated
     }
 
     [Fact]

@@ -69,7 +69,7 @@ public class ReliabilityTests
             return Assert.Throws<InvalidDataException>(() => Checkpoint.ReadInfo(run)).Message;
         }
         string file = StateFile(run);
-        Assert.Equal($"'{file}': field 'torch_rng': expected base64 text of libtorch's RNG state, got \"%%% not base64\"", Fails(s => s["torch_rng"] = "%%% not base64"));
+        Assert.Equal($"'{file}': field 'torch_rng': expected base64 text of libtorch's RNG state, got '%%% not base64'", Fails(s => s["torch_rng"] = "%%% not base64"));
         using (var rng = torch.random.get_rng_state())
             Assert.Equal($"'{file}': field 'torch_rng': expected {rng.numel()} bytes of libtorch's CPU RNG state, got 3", Fails(s => s["torch_rng"] = Convert.ToBase64String(new byte[] { 1, 2, 3 })));
         Assert.Equal($"'{file}': field 'torch_rng': expected base64 text, got 42", Fails(s => s["torch_rng"] = 42));
@@ -181,8 +181,8 @@ public class ReliabilityTests
         using (var f = capped.Extract(big))
         {
             Assert.Equal((75L, 100L), inner.Seen[^1]);
-            Assert.Equal(399, f.X[0], 3);  // (99 + ½)·4 − ½: the last pixel again, in original pixels
-            Assert.Equal(299, f.Y[0], 3);
+            Assert.Equal(397.5, f.X[0], 3);  // (99 + ½)·4 − ½: the centre of the 4×4 block the last small pixel covers
+            Assert.Equal(297.5, f.Y[0], 3);
             Assert.Equal("resized 400×300 → 100×75 px (eval.max_image_side 100); keypoints in original pixels", Assert.Single(notes));
         }
         using (var fits = torch.zeros(new long[] { 50, 60 }, ScalarType.Byte))
