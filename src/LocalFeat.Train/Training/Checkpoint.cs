@@ -68,8 +68,8 @@ public static class Checkpoint
         }
         catch (IOException e)
         {
-            // A full disk or a vanished folder: drop the partial copy; `latest` still names the last complete checkpoint.
-            TryDelete(tmp);
+            // A full disk or a vanished folder: `latest` still names the last complete checkpoint. The partial copy is
+            // removed by the next save or the next start (CleanStale), as after a kill.
             throw new IOException($"checkpoint of step {step} not written into '{root}': {e.Message}; {Current(root)}", e);
         }
         Prune(root, config.Run.KeepCheckpoints, name);

@@ -40,9 +40,10 @@ public static class OpenCv
         var m = NativeStderr.Capture(() => Call("imread", path, () => Cv2.ImRead(path, color ? ImreadModes.Color : ImreadModes.Grayscale)), out string native);
         using (m)
         {
-            foreach (var line in native.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                (warn ?? (t => DefaultWarn($"'{path}': {t}")))($"decoder: {LogPrefix.Replace(line, "")}");
-            if (m.Empty()) throw new InvalidDataException($"cv::imread('{path}'): not a readable image file");
+            var said = native.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(l => LogPrefix.Replace(l, "")).ToList();
+            // Unreadable: what the decoder said belongs to the one error; decoded despite it (a truncated JPEG): a warning.
+            if (m.Empty()) throw new InvalidDataException($"cv::imread('{path}'): not a readable image file{(said.Count > 0 ? $" (decoder: {string.Join("; ", said)})" : "")}");
+            foreach (var line in said) (warn ?? (t => DefaultWarn($"'{path}': {t}")))($"decoder: {line}");
             if (Math.Min(m.Rows, m.Cols) < minSide)
                 throw new InvalidDataException($"cv::imread('{path}'): {m.Cols}×{m.Rows} px, expected at least {minSide} px on the shorter side");
             if (color) Cv2.CvtColor(m, m, ColorConversionCodes.BGR2RGB);
