@@ -37,10 +37,13 @@ public sealed class RunLock : IDisposable
             }
             try
             {
+                // Under the lock every partial checkpoint is a dead writer's; removed first, it frees a full disk.
+                Checkpoint.CleanStale(dir);
                 AtomicFile.WriteAllText(Path.Combine(dir, HolderFile),
                     string.Create(CultureInfo.InvariantCulture, $"pid {Environment.ProcessId} on {Environment.MachineName} since {DateTime.Now:yyyy-MM-dd HH:mm:ss}\n"));
             }
-            catch { stream.Dispose(); throw; }
+            catch (IOException) { }  // the holder's name is a courtesy: the flock alone excludes other writers
+            catch (UnauthorizedAccessException) { }
             Held[dir] = (stream, 1);
             return new RunLock(dir);
         }

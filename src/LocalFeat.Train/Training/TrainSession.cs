@@ -31,7 +31,6 @@ public static class TrainSession
         using var runLock = RunLock.Acquire(config.Run.Out);
         if (resumeFrom is null && File.Exists(Path.Combine(Checkpoint.Folder(config.Run.Out), "latest")))
             throw new ConfigException($"config 'run.out': '{config.Run.Out}' already holds a run with checkpoints; continue it with --resume, or choose another --out");
-        Checkpoint.CleanStale(config.Run.Out);  // under the lock, every partial checkpoint is a dead writer's
         AtomicFile.WriteAllText(Path.Combine(config.Run.Out, ConfigFile), config.ToJson());
 
         List<(string name, Tensor image)> images;
