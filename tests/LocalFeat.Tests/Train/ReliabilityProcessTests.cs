@@ -9,6 +9,7 @@ namespace LocalFeat.Tests.Train;
 /// one "error:" line naming the path or key and the cause (no stack trace, no .NET type names, no help dump), and
 /// a run folder whose <c>latest</c> names a complete checkpoint. Tiny crops and a few steps keep each test short.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]  // runuser, tmpfs mounts, Unix file modes
 [Collection(SerialCollection.Name)]  // child processes share the two cores with nothing else
 public class ReliabilityProcessTests
 {
