@@ -25,22 +25,38 @@ internal static class Cli
         }
     }
 
-    /// <summary>Runs a command body; expected failures (bad settings, missing files) print one clear line and exit 1.</summary>
+    /// <summary>
+    /// Runs a command body. Every failure the user can cause or meet (bad settings, missing or unreadable paths,
+    /// a full disk, a held run folder, a diverged run) prints one line and exits 1; anything else one line naming
+    /// the exception and exits 70. LOCALFEAT_TRACE=1 adds the stack trace.
+    /// </summary>
     public static int Guard(Func<int> body)
     {
         try { return body(); }
-        catch (Exception e) when (e is ConfigException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+        catch (Exception e) when (e is ConfigException or TrainingDivergedException or InvalidDataException
                                     or ArgumentException or InvalidOperationException)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
-            if (Environment.GetEnvironmentVariable("LOCALFEAT_TRACE") == "1") Console.Error.WriteLine(e);  // where, for bug reports
-            return 1;
+            return Fail(e.Message, e);
         }
+        catch (UnauthorizedAccessException e) { return Fail($"file system: {e.Message} (permission denied)", e); }
+        // FileNotFound, DirectoryNotFound, PathTooLong, a full disk (ENOSPC), a file where a folder should be, ...
+        catch (IOException e) { return Fail(e is FileNotFoundException or DirectoryNotFoundException or RunFolderInUseException ? e.Message : $"file system: {e.Message}", e); }
         catch (System.Runtime.InteropServices.ExternalException e)  // libtorch's errors, as TorchSharp raises them
         {
-            Console.Error.WriteLine($"error: libtorch: {e.Message.Split('\n')[0]}");
-            return 1;
+            return Fail($"libtorch: {e.Message.Split('\n')[0]}", e);
         }
+        catch (OperationCanceledException e) { return Fail("cancelled", e, 130); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return Fail($"unexpected {e.GetType().Name}: {e.Message.Split('\n')[0]} (LOCALFEAT_TRACE=1 prints where; please report it)", e, 70);
+        }
+    }
+
+    private static int Fail(string message, Exception e, int code = 1)
+    {
+        Console.Error.WriteLine($"error: {message.Split('\n')[0].TrimEnd()}");
+        if (Environment.GetEnvironmentVariable("LOCALFEAT_TRACE") == "1") Console.Error.WriteLine(e);  // where, for bug reports
+        return code;
     }
 
     public static bool Interactive => !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
@@ -53,6 +69,7 @@ internal static class Cli
 
     public static void Warn(string text)
     {
+        if (!text.StartsWith("warning: ", StringComparison.Ordinal)) text = "warning: " + text;
         if (Interactive) AnsiConsole.MarkupLine($"[yellow]{Markup.Escape(text)}[/]");
         else Console.Error.WriteLine(text);
     }

@@ -55,9 +55,12 @@ internal static class EvalCommand
     {
         using var trained = TrainedModel.Open(checkpointPath, overrides, c => { if (pairsDir != null) c.Eval.Pairs = pairsDir; });
         var (info, c, model) = (trained.Info, trained.Config, trained.Model);
-        var ours = trained.Extractor($"ours ({Checkpoint.ModelName(model.Kind)})");
+        OutputFolder.Create(outDir, "eval --out");
+        var notes = new HashSet<string>();
+        void Note(string text) { lock (notes) if (notes.Add(text)) Cli.Info("note: " + text); }
+        var ours = trained.Extractor($"ours ({Checkpoint.ModelName(model.Kind)})", Note);
         var methods = new List<IFeatureExtractor> { ours };
-        methods.AddRange(Evaluator.Baselines(c.Eval.Budget));
+        methods.AddRange(Evaluator.Baselines(c.Eval.Budget, c.Eval.MaxImageSide));
 
         var sets = new List<(string, List<EvalPair>)>();
         try

@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 using LocalFeat.Train.Evaluation;
 using LocalFeat.Train.Reporting;
 using LocalFeat.Train.Training;
+using LocalFeat.Train.Data;
 
 namespace LocalFeat.Train.Commands;
 
@@ -21,25 +22,25 @@ internal static class ExtractCommand
         return cmd;
     }
 
-    private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp"];
-
-    /// <summary>Returns 0 when every image was written, 2 when some were skipped (unreadable).</summary>
+    /// <summary>Returns 0 when every image was written, 2 when some were skipped (unreadable or too small).</summary>
     public static int Run(string checkpointPath, string imageDir, string outDir, List<(string key, string value)> overrides, Action<string> warn)
     {
         if (!Directory.Exists(imageDir)) throw new DirectoryNotFoundException($"image folder not found: '{imageDir}' (--images)");
+        OutputFolder.Create(outDir, "extract --out");
         using var trained = TrainedModel.Open(checkpointPath, overrides);
-        var extractor = trained.Extractor();
-        var files = Directory.EnumerateFiles(imageDir, "*", SearchOption.AllDirectories)
-            .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant())).Order(StringComparer.Ordinal).ToList();
-        if (files.Count == 0) throw new InvalidDataException($"no images in '{imageDir}' ({string.Join(" ", Extensions)})");
+        string? note = null;
+        var extractor = trained.Extractor(note: n => note = n);
+        var files = ImageFiles.Under(imageDir);
+        if (files.Count == 0) throw new InvalidDataException($"no images in '{imageDir}' ({string.Join(" ", ImageFiles.Extensions)})");
         int written = 0, skipped = 0;
-        foreach (var file in files)
+        foreach (var rel in files)
         {
-            string rel = Path.GetRelativePath(imageDir, file);
+            string file = Path.Combine(imageDir, rel);
             string target = Path.Combine(outDir, rel + ".npz");
             Tensor gray;
-            try { gray = OpenCv.ReadImage(file); }
+            try { gray = OpenCv.ReadImage(file, warn: w => warn($"image '{rel}': {w}"), minSide: CappedExtractor.MinSide); }
             catch (InvalidDataException e) { warn($"skipping '{rel}': {e.Message}"); skipped++; continue; }
+            note = null;
             using (gray)
             using (var f = extractor.Extract(gray))
             {
@@ -53,11 +54,11 @@ internal static class ExtractCommand
                     ["scores"] = Npz.Of(f.Score, n),
                     ["descriptors"] = Npz.Of(f.Descriptors.Values<float>(), n, d),
                 });
-                Console.WriteLine($"{rel}: {n} keypoints → {target}");
+                Console.WriteLine($"{rel}: {n} keypoints → {target}{(note is null ? "" : $" (note: {note})")}");
                 written++;
             }
         }
-        Console.WriteLine($"extracted {written} image(s) into {Path.GetFullPath(outDir)}{(skipped > 0 ? $", skipped {skipped} unreadable" : "")}");
+        Console.WriteLine($"extracted {written} image(s) into {Path.GetFullPath(outDir)}{(skipped > 0 ? $", skipped {skipped} (unreadable or too small)" : "")}");
         return skipped > 0 ? 2 : 0;
     }
 }

@@ -25,13 +25,15 @@ internal static class MatchCommand
         cmd.SetAction(r => Cli.Guard(() =>
         {
             string a = r.GetValue(image1)!, b = r.GetValue(image2)!;
-            string output = r.GetValue(outFile) ?? $"{Path.GetFileNameWithoutExtension(a)}_{Path.GetFileNameWithoutExtension(b)}_matches.png";
+            string output = r.GetValue(outFile) ?? DefaultName(a, b);
             return Run(a, b, r.GetValue(method)!, r.GetValue(checkpoint), output, Cli.SetPairs(r).ToList());
         }));
         return cmd;
     }
 
-    public sealed record Result(int Keypoints1, int Keypoints2, int Matches, int Inliers, double[]? Homography);
+    public sealed record Result(int Keypoints1, int Keypoints2, int Matches, int Inliers, double[]? Homography, string Picture);
+
+    private static string DefaultName(string a, string b) => $"{Path.GetFileNameWithoutExtension(a)}_{Path.GetFileNameWithoutExtension(b)}_matches.png";
 
     public static int Run(string image1, string image2, string method, string? checkpointPath, string outFile, List<(string key, string value)> overrides)
     {
@@ -45,7 +47,7 @@ internal static class MatchCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {h[3 * i],12:G6} {h[3 * i + 1],12:G6} {h[3 * i + 2],12:G6}"));
         }
         else Console.WriteLine("no homography found (fewer than 4 matches or a degenerate set)");
-        Console.WriteLine($"matches drawn in {Path.GetFullPath(outFile)}");
+        Console.WriteLine($"matches drawn in {r.Picture}");
         return 0;
     }
 
@@ -58,12 +60,17 @@ internal static class MatchCommand
 
         using var trained = method == "ours" ? TrainedModel.Open(checkpointPath!, overrides) : null;
         var config = trained?.Config ?? TrainConfig.Resolve(null, overrides);
+        var notes = new List<string>();
         IFeatureExtractor extractor = trained is not null
-            ? trained.Extractor($"ours ({Checkpoint.ModelName(trained.Model.Kind)})")
-            : new ClassicalExtractor(method == "sift" ? ClassicalFeature.Sift : ClassicalFeature.Orb, config.Eval.Budget);
+            ? trained.Extractor($"ours ({Checkpoint.ModelName(trained.Model.Kind)})", notes.Add)
+            : new CappedExtractor(new ClassicalExtractor(method == "sift" ? ClassicalFeature.Sift : ClassicalFeature.Orb, config.Eval.Budget),
+                                  config.Eval.MaxImageSide, notes.Add);
+        // A folder as --out gets the default file name inside it, as cp does.
+        if (Directory.Exists(outFile)) outFile = Path.Combine(outFile, DefaultName(image1, image2));
 
-        using var gray1 = OpenCv.ReadImage(image1);
-        using var gray2 = OpenCv.ReadImage(image2);
+        // Two images only, so one too small to match is an error (naming it), not a skipped file.
+        using var gray1 = OpenCv.ReadImage(image1, warn: w => Cli.Warn($"image1 '{image1}': {w}"), minSide: CappedExtractor.MinSide);
+        using var gray2 = OpenCv.ReadImage(image2, warn: w => Cli.Warn($"image2 '{image2}': {w}"), minSide: CappedExtractor.MinSide);
         using var a = extractor.Extract(gray1);
         using var b = extractor.Extract(gray2);
         var matches = Metrics.MutualNearest(a, b);
@@ -73,6 +80,7 @@ internal static class MatchCommand
         if (Path.GetDirectoryName(Path.GetFullPath(outFile)) is { } dir) Directory.CreateDirectory(dir);
         Plots.Matches(outFile, gray1, gray2, Evaluator.MatchLines(a, b, matches), inliers,
             $"{extractor.Name}: {matches.Length} mutual NN matches, {inlierCount} RANSAC inliers ({config.Eval.RansacThreshold} px, green)");
-        return new Result(a.Count, b.Count, matches.Length, inlierCount, h);
+        foreach (var n in notes.Distinct()) Cli.Info("note: " + n);
+        return new Result(a.Count, b.Count, matches.Length, inlierCount, h, Path.GetFullPath(outFile));
     }
 }

@@ -15,9 +15,17 @@ internal sealed class PlainProgress(long every) : ITrainProgress
     {
         if (completed % every != 0 && completed != totalSteps) return;
         double perStep = _clock.Elapsed.TotalSeconds / Math.Max(1, completed - _first);
-        var eta = TimeSpan.FromSeconds(perStep * (totalSteps - completed));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"step {completed}/{totalSteps}  loss {r.Loss:F4}  lr {r.Lr:0.0e0}  {imagesPerSecond:F1} img/s  ETA {eta:hh\\:mm\\:ss}"));
+            $"step {completed}/{totalSteps}  loss {r.Loss:F4}  lr {r.Lr:0.0e0}  {imagesPerSecond:F1} img/s  ETA {Eta(perStep * (totalSteps - completed))}"));
+    }
+
+    /// <summary>h:mm:ss in double arithmetic (a TimeSpan overflows past 29,000 years, e.g. with --steps 10^14).</summary>
+    public static string Eta(double seconds)
+    {
+        if (!double.IsFinite(seconds) || seconds < 0) return "--:--:--";
+        if (seconds >= 1e6 * 3600) return "> 10^6 h";
+        long s = (long)seconds;
+        return string.Create(CultureInfo.InvariantCulture, $"{s / 3600:00}:{s / 60 % 60:00}:{s % 60:00}");
     }
 
     public void Message(string text) => Console.WriteLine(text);

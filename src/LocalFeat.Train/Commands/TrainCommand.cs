@@ -13,7 +13,8 @@ internal static class TrainCommand
     {
         var config = new Option<string?>("--config") { Description = "JSON file of settings (any subset of the keys in a run's config.json)" };
         var recipe = new Option<string?>("--recipe") { Description = "Training recipe: d2net" };
-        var steps = new Option<long?>("--steps") { Description = "Number of optimisation steps (overrides the default budget)" };
+        // A string, checked as run.steps: its errors then read like every other setting's, without .NET type names.
+        var steps = new Option<string?>("--steps") { Description = "Number of optimisation steps (overrides the default budget)" };
         var outDir = new Option<string?>("--out") { Description = "Run folder: checkpoints, metrics.csv, config.json, loss.png, eval/ (default runs/d2net-tiny)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --out (same step count, schedule, optimizer and RNG state)" };
         var device = new Option<string?>("--device") { Description = "cpu or cuda (CUDA tensors need a CUDA build of libtorch and a GPU)" };
@@ -27,7 +28,7 @@ internal static class TrainCommand
             var overrides = new List<(string, string)>();
             void Add(string key, string? value) { if (value != null) overrides.Add((key, value)); }
             Add("run.recipe", r.GetValue(recipe));
-            Add("run.steps", r.GetValue(steps)?.ToString(CultureInfo.InvariantCulture));
+            Add("run.steps", r.GetValue(steps));
             Add("run.out", r.GetValue(outDir));
             Add("run.device", r.GetValue(device));
             Add("model.kind", r.GetValue(model));
@@ -41,7 +42,28 @@ internal static class TrainCommand
 
     public static int Run(string? configFile, List<(string key, string value)> overrides, bool resume)
     {
+        // Signals first: a Ctrl-C or SIGTERM from the very start stops cleanly (exit 130), never half-way through a write.
+        using var cts = new CancellationTokenSource();
+        int presses = 0;
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // First Ctrl-C: finish the step, write a checkpoint, stop. Second: the default (kill).
+            if (Interlocked.Increment(ref presses) > 1) return;
+            e.Cancel = true;
+            cts.Cancel();
+            Cli.Warn("stopping after this step (checkpoint follows); press Ctrl-C again to kill");
+        };
+        Console.CancelKeyPress += onCancel;
+        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
+        try { return Train(configFile, overrides, resume, cts.Token); }
+        finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    private static int Train(string? configFile, List<(string key, string value)> overrides, bool resume, CancellationToken stop)
+    {
         var config = TrainConfig.Resolve(configFile, overrides);
+        // Taken before the checkpoint is read, so a --resume beside a running train is refused before it reads anything.
+        using var runLock = RunLock.Acquire(config.Run.Out);
         Checkpoint.Info? from = null;
         if (resume)
         {
@@ -55,36 +77,25 @@ internal static class TrainCommand
         }
         Cli.Info($"localfeat train: recipe {TrainConfig.EnumName(config.Run.Recipe)}, model {TrainConfig.EnumName(config.Model.Kind)}, {config.Run.Steps} steps, batch {config.Optimizer.BatchSize}, crops {config.Data.CropSize}, out {Path.GetFullPath(config.Run.Out)}");
 
-        using var cts = new CancellationTokenSource();
-        int presses = 0;
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // First Ctrl-C: finish the step, write a checkpoint, stop. Second: the default (kill).
-            if (Interlocked.Increment(ref presses) > 1) return;
-            e.Cancel = true;
-            cts.Cancel();
-            Cli.Warn("stopping after this step (checkpoint follows); press Ctrl-C again to kill");
-        };
-        Console.CancelKeyPress += onCancel;
-        using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
         TrainOutcome outcome;
-        try
+        if (Cli.Interactive)
         {
-            if (Cli.Interactive)
-            {
-                outcome = null!;
-                AnsiConsole.Progress()
-                    .AutoClear(false)
-                    .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                             new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                    .Start(ctx => outcome = TrainSession.Run(config, from, new SpectreProgress(ctx), cts.Token));
-            }
-            else outcome = TrainSession.Run(config, from, new PlainProgress(config.Run.LogEvery), cts.Token);
+            outcome = null!;
+            AnsiConsole.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                         new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .Start(ctx => outcome = TrainSession.Run(config, from, new SpectreProgress(ctx), stop));
         }
-        finally { Console.CancelKeyPress -= onCancel; }
+        else outcome = TrainSession.Run(config, from, new PlainProgress(config.Run.LogEvery), stop);
 
-        Cli.Info($"trained steps {outcome.StartStep}..{outcome.FinalStep} in {outcome.Elapsed.TotalMinutes:F1} min; last loss {outcome.LastLoss?.ToString("F4", CultureInfo.InvariantCulture) ?? "-"}; checkpoint {outcome.Checkpoint}");
-        Cli.Info($"metrics: {Path.Combine(config.Run.Out, TrainSession.MetricsFile)}, loss curve: {Path.Combine(config.Run.Out, TrainSession.LossPlotFile)}");
+        // Name only what exists: a run stopped before its first step has no checkpoint and no loss curve.
+        string metrics = Path.Combine(config.Run.Out, TrainSession.MetricsFile), plot = Path.Combine(config.Run.Out, TrainSession.LossPlotFile);
+        if (outcome.FinalStep > outcome.StartStep)
+            Cli.Info($"trained steps {outcome.StartStep}..{outcome.FinalStep} in {outcome.Elapsed.TotalMinutes:F1} min; last loss {outcome.LastLoss?.ToString("F4", CultureInfo.InvariantCulture) ?? "-"}" +
+                     (outcome.Checkpoint.Length > 0 ? $"; checkpoint {outcome.Checkpoint}" : "; no checkpoint written"));
+        var written = new[] { ("metrics", metrics), ("loss curve", plot) }.Where(f => File.Exists(f.Item2)).Select(f => $"{f.Item1}: {f.Item2}").ToList();
+        if (outcome.FinalStep > outcome.StartStep && written.Count > 0) Cli.Info(string.Join(", ", written));
         if (outcome.Interrupted) return 130;
         if (config.Run.EvalAfter && outcome.Checkpoint.Length > 0)
             return EvalCommand.Run(outcome.Checkpoint, null, Path.Combine(config.Run.Out, "eval"), []);

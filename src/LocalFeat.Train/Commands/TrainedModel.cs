@@ -14,36 +14,47 @@ namespace LocalFeat.Train.Commands;
 internal sealed class TrainedModel : IDisposable
 {
     public Checkpoint.Info Info { get; }
+    private readonly CheckpointPin _pin;
     public TrainConfig Config { get; }
     public FeatureNet Model { get; }
     public Device Device { get; }
 
-    private TrainedModel(Checkpoint.Info info, TrainConfig config, FeatureNet model, Device device) =>
-        (Info, Config, Model, Device) = (info, config, model, device);
+    private TrainedModel(CheckpointPin pin, TrainConfig config, FeatureNet model, Device device) =>
+        (_pin, Info, Config, Model, Device) = (pin, pin.Info, config, model, device);
 
     /// <summary><paramref name="configure"/> runs after the overrides and before validation.</summary>
     public static TrainedModel Open(string checkpointPath, IEnumerable<(string key, string value)> overrides, Action<TrainConfig>? configure = null)
     {
-        var info = Checkpoint.ReadInfo(checkpointPath);
-        var c = info.Config;
-        foreach (var (k, v) in overrides) c.Set(k, v);
-        configure?.Invoke(c);
-        c.Validate();
-        torch.set_num_threads(c.Run.Threads > 0 ? c.Run.Threads : Environment.ProcessorCount);
-        var device = TrainSession.ResolveDevice(c.Run.Device);
-        var model = Checkpoint.LoadModel(info);
-        model.to(device);
-        model.eval();
-        return new TrainedModel(info, c, model, device);
+        // Pinned: a train running into the same folder does not prune it while this reads it.
+        var pin = Checkpoint.Pin(checkpointPath);
+        try
+        {
+            var info = pin.Info;
+            var c = info.Config;
+            foreach (var (k, v) in overrides) c.Set(k, v);
+            configure?.Invoke(c);
+            c.Validate();
+            torch.set_num_threads(c.Run.Threads > 0 ? c.Run.Threads : Environment.ProcessorCount);
+            var device = TrainSession.ResolveDevice(c.Run.Device);
+            var model = Checkpoint.LoadModel(info);
+            model.to(device);
+            model.eval();
+            return new TrainedModel(pin, c, model, device);
+        }
+        catch { pin.Dispose(); throw; }
     }
 
     /// <summary>The model's keypoints and descriptors with the eval.* settings.</summary>
-    public NetExtractor Extractor(string name = "ours") =>
-        new(Model, Options(Config), name);
+    public CappedExtractor Extractor(string name = "ours", Action<string>? note = null) =>
+        new(new NetExtractor(Model, Options(Config), name), Config.Eval.MaxImageSide, note);
 
     /// <summary>The library's extraction settings of the eval.* keys.</summary>
     public static ExtractionOptions Options(TrainConfig c) =>
         new(c.Eval.Detection, c.Eval.Budget, c.Eval.EdgeThreshold, c.Eval.Refine, c.Eval.Dense);
 
-    public void Dispose() => Model.Dispose();
+    public void Dispose()
+    {
+        Model.Dispose();
+        _pin.Dispose();
+    }
 }

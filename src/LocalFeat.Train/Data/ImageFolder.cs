@@ -11,7 +11,7 @@ namespace LocalFeat.Train.Data;
 /// </summary>
 public sealed class ImageFolder
 {
-    private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".ppm", ".pgm", ".bmp"];
+    private static readonly string[] Extensions = ImageFiles.Extensions;
 
     /// <summary>Always held out (by file name, any folder): the Graffiti pair, the Leuven and aero pairs, and some scenes.</summary>
     public static readonly string[] HeldOutNames =
@@ -20,20 +20,19 @@ public sealed class ImageFolder
         "building.jpg", "home.jpg", "fruits.jpg", "box_in_scene.png",
     ];
 
-    public ImageFolder(string root)
+    public ImageFolder(string root, CancellationToken stop = default)
     {
         if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"image folder not found: '{root}' (config 'data.images')");
         Root = Path.GetFullPath(root);
-        var all = Directory.EnumerateFiles(Root, "*", SearchOption.AllDirectories)
-            .Where(f => Extensions.Contains(Path.GetExtension(f).ToLowerInvariant()))
-            .Select(f => Path.GetRelativePath(Root, f))
-            .Order(StringComparer.Ordinal)
-            .ToList();
+        var all = ImageFiles.Under(Root, stop);
         if (all.Count == 0) throw new InvalidDataException($"image folder '{Root}' holds no images ({string.Join(" ", Extensions)})");
         HeldOut = all.Where(IsHeldOut).ToList();
         Train = all.Where(f => !IsHeldOut(f)).ToList();
         if (Train.Count == 0) throw new InvalidDataException($"image folder '{Root}': all {all.Count} images are held out, none left to train on");
     }
+
+    /// <summary>Photos with a shorter side below this are skipped (a crop needs room; 1×1 or 2×5000 px images break the sampler).</summary>
+    public const int MinSide = 32;
 
     public string Root { get; }
     public IReadOnlyList<string> Train { get; }
@@ -53,12 +52,17 @@ public sealed class ImageFolder
     /// Reads the images as grey uint8 [H,W]; an unreadable one is reported to <paramref name="warn"/> and skipped.
     /// Throws when none is readable.
     /// </summary>
-    public List<(string name, Tensor image)> Load(IReadOnlyList<string> relativePaths, Action<string> warn)
+    public List<(string name, Tensor image)> Load(IReadOnlyList<string> relativePaths, Action<string> warn, CancellationToken stop = default)
     {
         var result = new List<(string, Tensor)>();
         foreach (var rel in relativePaths)
         {
-            try { result.Add((rel, OpenCv.ReadImage(Path.Combine(Root, rel)).DetachFromDisposeScope())); }
+            if (stop.IsCancellationRequested)
+            {
+                foreach (var (_, t) in result) t.Dispose();
+                stop.ThrowIfCancellationRequested();
+            }
+            try { result.Add((rel, OpenCv.ReadImage(Path.Combine(Root, rel), warn: w => warn($"image '{rel}': {w}"), minSide: MinSide).DetachFromDisposeScope())); }
             catch (InvalidDataException e) { warn($"skipping image '{rel}': {e.Message}"); }
         }
         if (result.Count == 0) throw new InvalidDataException($"none of the {relativePaths.Count} images in '{Root}' could be read");

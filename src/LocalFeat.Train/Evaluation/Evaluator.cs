@@ -113,6 +113,7 @@ public static class Evaluator
     }
 
     /// <summary>SIFT and ORB baselines at the same keypoint budget.</summary>
-    public static IFeatureExtractor[] Baselines(int budget) =>
-        [new ClassicalExtractor(ClassicalFeature.Sift, budget), new ClassicalExtractor(ClassicalFeature.Orb, budget)];
+    public static IFeatureExtractor[] Baselines(int budget, int maxImageSide = 2048) =>
+        [new CappedExtractor(new ClassicalExtractor(ClassicalFeature.Sift, budget), maxImageSide),
+         new CappedExtractor(new ClassicalExtractor(ClassicalFeature.Orb, budget), maxImageSide)];
 }

@@ -52,6 +52,9 @@ public static class PairSets
 
     private static Tensor ToUInt8(Tensor x01) => (x01[0] * 255.0).round().clamp(0, 255).to(ScalarType.Byte).contiguous().DetachFromDisposeScope();
 
+    private static Tensor Read(string path, Action<string> warn) =>
+        OpenCv.ReadImage(path, warn: w => warn($"image '{path}': {w}"), minSide: CappedExtractor.MinSide).DetachFromDisposeScope();
+
     /// <summary>
     /// HPatches layout: sequence folders (v_* viewpoint, i_* illumination) with 1.ppm … 6.ppm and H_1_2 … H_1_6;
     /// pairs 1→k. A folder holding such sequences, or one sequence itself.
@@ -71,7 +74,7 @@ public static class PairSets
                 if (!File.Exists(img) || !File.Exists(h)) { warn($"skipping {Path.GetFileName(seq)} 1→{k}: missing {k}.ppm or H_1_{k}"); continue; }
                 try
                 {
-                    pairs.Add(new EvalPair($"{Path.GetFileName(seq)} 1→{k}", OpenCv.ReadImage(first).DetachFromDisposeScope(), OpenCv.ReadImage(img).DetachFromDisposeScope(), Homography.ReadText(h)));
+                    pairs.Add(new EvalPair($"{Path.GetFileName(seq)} 1→{k}", Read(first, warn), Read(img, warn), Homography.ReadText(h)));
                 }
                 catch (Exception e) when (e is InvalidDataException or FormatException)
                 {

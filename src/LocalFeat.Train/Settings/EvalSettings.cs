@@ -15,5 +15,7 @@ public sealed record EvalSettings
     [JsonPropertyName("crop_size")] public int CropSize { get; set; } = 384;
     [JsonPropertyName("seed")] public long Seed { get; set; } = 20240601;
     [JsonPropertyName("ransac_threshold")] public double RansacThreshold { get; set; } = 3;
+    // Longer side at most this many px in eval, extract and match (larger images are shrunk, keypoints mapped back): bounds memory.
+    [JsonPropertyName("max_image_side")] public int MaxImageSide { get; set; } = 2048;
     [JsonPropertyName("pairs")] public string? Pairs { get; set; }  // an HPatches-format folder
 }

@@ -20,6 +20,8 @@ public static class Checkpoint
     public const string OptimizerFile = "optimizer.pth";
     public const string StateFile = "state.json";
     private const string LatestFile = "latest";
+    /// <summary>Empty file that readers hold a shared lock on, so pruning skips the checkpoint they read.</summary>
+    public const string PinFile = ".pin";
     private const int Format = 2;  // 2: TorchSharp/PyBridge files (optimizer.pth)
 
     public static string Folder(string runDir) => Path.Combine(runDir, "checkpoints");
@@ -34,35 +36,60 @@ public static class Checkpoint
         string final = Path.Combine(root, name);
         string tmp = Path.Combine(root, $".{name}.tmp-{Environment.ProcessId}");
         if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-        Directory.CreateDirectory(tmp);
-
-        model.save_safetensors(Path.Combine(tmp, ModelFile));
-        Flush(Path.Combine(tmp, ModelFile));
-        afterFile?.Invoke(ModelFile);
-
-        optimizer.save_py(Path.Combine(tmp, OptimizerFile));
-        Flush(Path.Combine(tmp, OptimizerFile));
-        afterFile?.Invoke(OptimizerFile);
-
-        using var rng = torch.random.get_rng_state();
-        var state = new JsonObject
+        try
         {
-            ["format"] = Format,
-            ["step"] = step,
-            ["model"] = ModelName(model.Kind),
-            ["saved_utc"] = DateTime.UtcNow.ToString("O"),
-            ["torch_rng"] = Convert.ToBase64String(rng.Values<byte>()),
-            ["config"] = JsonNode.Parse(config.ToJson()),
-        };
-        WriteDurable(Path.Combine(tmp, StateFile), state.ToJsonString(TrainConfig.Json));
-        afterFile?.Invoke(StateFile);
+            Directory.CreateDirectory(tmp);
+            File.WriteAllBytes(Path.Combine(tmp, PinFile), []);
 
-        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);  // an older run's step-N being redone
-        Directory.Move(tmp, final);
-        WriteDurable(Path.Combine(root, LatestFile + ".tmp"), name);
-        File.Move(Path.Combine(root, LatestFile + ".tmp"), Path.Combine(root, LatestFile), overwrite: true);
+            model.save_safetensors(Path.Combine(tmp, ModelFile));
+            Flush(Path.Combine(tmp, ModelFile));
+            afterFile?.Invoke(ModelFile);
+
+            optimizer.save_py(Path.Combine(tmp, OptimizerFile));
+            Flush(Path.Combine(tmp, OptimizerFile));
+            afterFile?.Invoke(OptimizerFile);
+
+            using var rng = torch.random.get_rng_state();
+            var state = new JsonObject
+            {
+                ["format"] = Format,
+                ["step"] = step,
+                ["model"] = ModelName(model.Kind),
+                ["saved_utc"] = DateTime.UtcNow.ToString("O"),
+                ["torch_rng"] = Convert.ToBase64String(rng.Values<byte>()),
+                ["config"] = JsonNode.Parse(config.ToJson()),
+            };
+            WriteDurable(Path.Combine(tmp, StateFile), state.ToJsonString(TrainConfig.Json));
+            afterFile?.Invoke(StateFile);
+
+            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);  // an older run's step-N being redone
+            Directory.Move(tmp, final);
+            AtomicFile.WriteAllText(Path.Combine(root, LatestFile), name);
+        }
+        catch (IOException e)
+        {
+            // A full disk or a vanished folder: `latest` still names the last complete checkpoint. The partial copy is
+            // removed by the next save or the next start (CleanStale), as after a kill.
+            throw new IOException($"checkpoint of step {step} not written into '{root}': {e.Message}; {Current(root)}", e);
+        }
         Prune(root, config.Run.KeepCheckpoints, name);
         return final;
+    }
+
+    private static string Current(string root)
+    {
+        try { return File.Exists(Path.Combine(root, LatestFile)) ? $"the last complete checkpoint, {File.ReadAllText(Path.Combine(root, LatestFile)).Trim()}, stays current" : "no checkpoint was completed"; }
+        catch (IOException) { return "the last complete checkpoint stays current"; }
+    }
+
+    /// <summary>Removes what interrupted writes leave behind (partial checkpoints, a half-written latest); call with the run lock held.</summary>
+    public static void CleanStale(string runDir)
+    {
+        string root = Folder(runDir);
+        if (!Directory.Exists(root)) return;
+        foreach (var dir in Directory.GetDirectories(root, ".step-*")) TryDelete(dir);
+        foreach (var file in Directory.GetFiles(root, LatestFile + ".tmp*"))
+            try { File.Delete(file); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>The config name of a model kind ("tiny", "vgg16").</summary>
@@ -87,13 +114,34 @@ public static class Checkpoint
         fs.Flush(flushToDisk: true);
     }
 
-    // Keeps the newest `keep` checkpoints (the latest always) and removes leftovers of interrupted writes.
+    // Keeps the newest `keep` checkpoints (the latest always) and removes leftovers of interrupted writes; a checkpoint
+    // pinned by a reader (eval, extract, match) is kept until a later prune.
     private static void Prune(string root, int keep, string latest)
     {
         foreach (var dir in Directory.GetDirectories(root, ".step-*.tmp-*")) TryDelete(dir);
         var all = Directory.GetDirectories(root, "step-*").Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
         foreach (var old in all.Take(Math.Max(0, all.Count - keep)))
-            if (old != latest) TryDelete(Path.Combine(root, old!));
+            if (old != latest) TryRemove(root, old!);
+    }
+
+    private static void TryRemove(string root, string name)
+    {
+        string dir = Path.Combine(root, name), pin = Path.Combine(dir, PinFile);
+        FileStream? exclusive = null;
+        try
+        {
+            // FileShare.None is an exclusive flock: it fails while a reader holds its shared one.
+            if (File.Exists(pin)) exclusive = new FileStream(pin, FileMode.Open, FileAccess.Read, FileShare.None);
+            // Renamed away first, so a reader that locates it from now on finds no folder rather than a half-deleted one.
+            string doomed = Path.Combine(root, $".{name}.tmp-prune-{Environment.ProcessId}");
+            Directory.Move(dir, doomed);
+            exclusive?.Dispose();
+            exclusive = null;
+            TryDelete(doomed);
+        }
+        catch (IOException) { }  // pinned, or already gone: a later prune retries
+        catch (UnauthorizedAccessException) { }
+        finally { exclusive?.Dispose(); }
     }
 
     private static void TryDelete(string dir)
@@ -115,7 +163,11 @@ public static class Checkpoint
             string latest = Path.Combine(root, LatestFile);
             if (File.Exists(latest))
             {
-                string dir = Path.Combine(root, File.ReadAllText(latest).Trim());
+                string named = File.ReadAllText(latest).Trim();
+                // Only a step folder beside `latest`: a path would let a run folder point readers anywhere.
+                if (!System.Text.RegularExpressions.Regex.IsMatch(named, @"^step-[0-9]{8,}$"))
+                    throw new InvalidDataException($"'{latest}': expected the name of a checkpoint folder beside it (step-NNNNNNNN), got '{named}'");
+                string dir = Path.Combine(root, named);
                 if (!File.Exists(Path.Combine(dir, StateFile)))
                     throw new InvalidDataException($"'{latest}' names '{dir}', which is not a complete checkpoint");
                 return dir;
@@ -136,12 +188,60 @@ public static class Checkpoint
         {
             throw new InvalidDataException($"'{file}' is not a valid checkpoint state: {e.Message}");
         }
-        int format = state["format"]?.GetValue<int>() ?? 0;
+        int format = Field(state, "format", file, n => n.GetValue<int>(), "an integer");
         if (format != Format) throw new InvalidDataException($"'{file}': checkpoint format {format}, this build reads format {Format}");
-        var config = TrainConfig.Parse(state["config"]!.ToJsonString(), $"config in '{file}'");
+        long step = Field(state, "step", file, n => n.GetValue<long>(), "an integer ≥ 0");
+        if (step < 0) throw new InvalidDataException($"'{file}': field 'step': expected an integer ≥ 0, got {step}");
+        string model = Field(state, "model", file, n => n.GetValue<string>(), "a model name");
+        string rngText = Field(state, "torch_rng", file, n => n.GetValue<string>(), "base64 text");
+        byte[] rng;
+        try { rng = Convert.FromBase64String(rngText); }
+        catch (FormatException) { throw new InvalidDataException($"'{file}': field 'torch_rng': expected base64 text of libtorch's RNG state, got '{Clip(rngText)}'"); }
+        using (var current = torch.random.get_rng_state())
+            if (rng.Length != current.numel())
+                throw new InvalidDataException($"'{file}': field 'torch_rng': expected {current.numel()} bytes of libtorch's CPU RNG state, got {rng.Length}");
+        if (state["config"] is not JsonObject configNode) throw new InvalidDataException($"'{file}': field 'config': expected an object of settings");
+        var config = TrainConfig.Parse(configNode.ToJsonString(), $"config in '{file}'");
+        // run.threads is bounded by this machine's cores: a run trained on a larger machine runs here with one per core.
+        if (config.Run.Threads > TrainConfig.MaxThreads) config.Run.Threads = 0;
         config.Validate();
-        return new Info(dir, state["step"]!.GetValue<long>(), config, ParseModel(state["model"]!.GetValue<string>(), file),
-            Convert.FromBase64String(state["torch_rng"]!.GetValue<string>()));
+        return new Info(dir, step, config, ParseModel(model, file), rng);
+    }
+
+    private static T Field<T>(JsonObject state, string name, string file, Func<JsonNode, T> read, string expected)
+    {
+        var node = state[name] ?? throw new InvalidDataException($"'{file}': field '{name}' is missing (expected {expected})");
+        try { return read(node); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"'{file}': field '{name}': expected {expected}, got {Clip(node.ToJsonString())}");
+        }
+    }
+
+    private static string Clip(string s) => s.Length <= 40 ? s : s[..40] + "…";
+
+    /// <summary>
+    /// Opens the checkpoint named by <paramref name="path"/> for reading and pins it: pruning by a training run
+    /// leaves it in place until the pin is disposed. A checkpoint pruned between locating and pinning is located again.
+    /// </summary>
+    public static CheckpointPin Pin(string path)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            var info = ReadInfo(path);
+            string pin = Path.Combine(info.Folder, PinFile);
+            if (!File.Exists(pin)) return new CheckpointPin(info, null);  // written before pins existed (or read-only copy)
+            try
+            {
+                // FileShare.Read on a read-only stream is a shared flock: readers coexist, pruning's exclusive one fails.
+                var stream = new FileStream(pin, FileMode.Open, FileAccess.Read, FileShare.Read);
+                if (File.Exists(Path.Combine(info.Folder, StateFile))) return new CheckpointPin(info, stream);
+                stream.Dispose();
+            }
+            catch (IOException) when (attempt < 5) { }  // being pruned right now
+            if (attempt >= 5) throw new InvalidDataException($"checkpoint '{info.Folder}' keeps disappearing while being opened (pruned by a running train?)");
+            Thread.Sleep(50);
+        }
     }
 
     /// <summary>Builds the checkpoint's model with its weights.</summary>

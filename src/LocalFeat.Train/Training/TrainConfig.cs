@@ -17,6 +17,9 @@ public sealed class TrainConfig
 {
     public const string DefaultImages = DataSettings.DefaultImages;
 
+    /// <summary>Bound of run.threads: more intra-op threads than 4 per core only add contention (and 10⁵ threads hang the process).</summary>
+    public static readonly int MaxThreads = 4 * Environment.ProcessorCount;
+
     [JsonPropertyName("run")] public RunSettings Run { get; set; } = new();
     [JsonPropertyName("model")] public ModelSettings Model { get; set; } = new();
     [JsonPropertyName("optimizer")] public OptimizerSettings Optimizer { get; set; } = new();
@@ -70,7 +73,9 @@ public sealed class TrainConfig
     public TrainConfig Overlay(string json, string origin)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(json); }
+        // Duplicates refused at parse time (System.Text.Json would keep one silently or throw later without the file's name).
+        try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }
+        catch (JsonException e) when (DuplicateKey(json) is { } dup) { throw new ConfigException($"{origin}: duplicate key '{dup}' (each setting may appear once)", e); }
         catch (JsonException e) { throw new ConfigException($"{origin} is not valid JSON: {e.Message}"); }
         if (root is not JsonObject obj) throw new ConfigException($"{origin}: expected a JSON object of settings, got {root?.GetValueKind().ToString() ?? "null"}");
         try
@@ -85,6 +90,34 @@ public sealed class TrainConfig
         }
         catch (ConfigException e) { throw new ConfigException($"{origin}: {e.Message}"); }
         return this;
+    }
+
+    // The first repeated property, as a dotted path ("run.steps"), or null.
+    private static string? DuplicateKey(string json)
+    {
+        var reader = new Utf8JsonReader(System.Text.Encoding.UTF8.GetBytes(json), new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip });
+        var path = new Stack<(string? name, HashSet<string>? keys)>();
+        string? pending = null;
+        try
+        {
+            while (reader.Read())
+            {
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject: path.Push((pending, new HashSet<string>())); pending = null; break;
+                    case JsonTokenType.StartArray: path.Push((pending, null)); pending = null; break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray: path.Pop(); break;
+                    case JsonTokenType.PropertyName:
+                        pending = reader.GetString()!;
+                        if (path.Peek().keys is { } keys && !keys.Add(pending))
+                            return string.Join('.', path.Reverse().Select(p => p.name).Where(n => n != null).Append(pending));
+                        break;
+                    default: pending = null; break;
+                }
+            }
+        }
+        catch (JsonException) { }
+        return null;
     }
 
     /// <summary>Sets one dotted key from command-line text: JSON (numbers, true/false, null, "quoted") or a bare string.</summary>
@@ -180,7 +213,7 @@ public sealed class TrainConfig
         var (r, m, o, l, d, e) = (Run, Model, Optimizer, Loss, Data, Eval);
         if (string.IsNullOrWhiteSpace(r.Out)) throw new ConfigException("config 'run.out': expected a directory path, got an empty string");
         if (string.IsNullOrWhiteSpace(d.Images)) throw new ConfigException("config 'data.images': expected a folder of images, got an empty string");
-        Check("run.threads", r.Threads, r.Threads >= 0, "an integer ≥ 0 (0 = one per core)");
+        Check("run.threads", r.Threads, r.Threads >= 0 && r.Threads <= MaxThreads, $"an integer in [0, {MaxThreads}] (0 = one per core; at most 4 per core of this machine's {Environment.ProcessorCount})");
         Check("run.steps", r.Steps, r.Steps >= 1, "an integer ≥ 1");
         Check("run.checkpoint_every", r.CheckpointEvery, r.CheckpointEvery >= 1, "an integer ≥ 1");
         Check("run.keep_checkpoints", r.KeepCheckpoints, r.KeepCheckpoints >= 1, "an integer ≥ 1");
@@ -211,6 +244,7 @@ public sealed class TrainConfig
         Check("eval.edge_threshold", e.EdgeThreshold, e.EdgeThreshold > 0, "a number > 0");
         Check("eval.synthetic_pairs", e.SyntheticPairs, e.SyntheticPairs >= 0, "an integer ≥ 0");
         Check("eval.crop_size", e.CropSize, e.CropSize is >= 32 and <= 4096 && e.CropSize % 8 == 0, "a multiple of 8 in [32, 4096]");
+        Check("eval.max_image_side", e.MaxImageSide, e.MaxImageSide is >= 64 and <= 16384, "an integer in [64, 16384]");
         Check("eval.ransac_threshold", e.RansacThreshold, e.RansacThreshold > 0, "a number > 0");
         if (m.Kind == LocalFeat.Models.FeatureNetKind.Tiny && m.Vgg16Weights != null)
             throw new ConfigException($"config 'model.vgg16_weights': only used with model.kind vgg16, got '{m.Vgg16Weights}' with model.kind tiny");

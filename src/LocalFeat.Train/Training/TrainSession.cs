@@ -27,13 +27,27 @@ public static class TrainSession
         config.Validate();
         var device = ResolveDevice(config.Run.Device);
         torch.set_num_threads(config.Run.Threads > 0 ? config.Run.Threads : Environment.ProcessorCount);
+        // One writer per run folder, for the whole run; a second train (or --resume) is refused here.
+        using var runLock = RunLock.Acquire(config.Run.Out);
         if (resumeFrom is null && File.Exists(Path.Combine(Checkpoint.Folder(config.Run.Out), "latest")))
             throw new ConfigException($"config 'run.out': '{config.Run.Out}' already holds a run with checkpoints; continue it with --resume, or choose another --out");
-        Directory.CreateDirectory(config.Run.Out);
-        File.WriteAllText(Path.Combine(config.Run.Out, ConfigFile), config.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(config.Run.Out, ConfigFile), config.ToJson());
 
-        var folder = new ImageFolder(config.Data.Images);
-        var images = folder.Load(folder.Train, w => progress.Message("warning: " + w));
+        List<(string name, Tensor image)> images;
+        ImageFolder folder;
+        try
+        {
+            folder = new ImageFolder(config.Data.Images, stop);
+            images = folder.Load(folder.Train, w => progress.Message("warning: " + w), stop);
+        }
+        catch (OperationCanceledException)
+        {
+            // Ctrl-C while the photos are scanned or read: nothing trained, so nothing to checkpoint or draw.
+            progress.Message(resumeFrom is null ? "stopped before the first step: nothing trained, no checkpoint written"
+                                                : $"stopped before the first step: {resumeFrom.Folder} stays the latest checkpoint");
+            long at = resumeFrom?.Step ?? 0;
+            return new TrainOutcome(at, at, true, resumeFrom?.Folder ?? "", null, TimeSpan.Zero);
+        }
         progress.Message($"data: {images.Count} training photos from {folder.Root} ({folder.HeldOut.Count} held out)");
 
         FeatureNet model;
@@ -49,7 +63,7 @@ public static class TrainSession
         {
             torch.manual_seed(config.Run.Seed);
             model = FeatureNet.Create(config.Model.Kind);
-            if (config.Model.Vgg16Weights != null) model.LoadTorchvisionVgg16(config.Model.Vgg16Weights);
+            if (config.Model.Vgg16Weights != null) LoadVgg16(model, config.Model.Vgg16Weights);
         }
         using var ownedModel = model;
         model.to(device);
@@ -101,9 +115,21 @@ public static class TrainSession
         {
             checkpoint = Checkpoint.Save(config.Run.Out, model, trainer.Optimizer, step, config, checkpointHook);
         }
-        if (interrupted) progress.Message($"stopped at step {step}: checkpoint {checkpoint}");
-        DrawLoss(config.Run.Out);
+        if (interrupted)
+            progress.Message(checkpoint.Length > 0 ? $"stopped at step {step}: checkpoint {checkpoint}" : $"stopped at step {step}: nothing trained, no checkpoint written");
+        if (step > start) DrawLoss(config.Run.Out);
         return new TrainOutcome(start, step, interrupted, checkpoint, lastLoss, clock.Elapsed);
+    }
+
+    private static void LoadVgg16(FeatureNet model, string path)
+    {
+        try { model.LoadTorchvisionVgg16(path); }
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or InvalidOperationException
+                                    or System.Runtime.InteropServices.ExternalException)
+        {
+            model.Dispose();
+            throw new ConfigException($"config 'model.vgg16_weights': expected torchvision VGG16 weights (.pth or .safetensors), got '{path}': {e.Message.Split('\n')[0]}");
+        }
     }
 
     private static Trainer.StepResult TakeAndStep(Trainer trainer, BatchLoader loader, long step)
@@ -129,7 +155,7 @@ public static class TrainSession
         var keep = new List<string> { CsvHeader };
         if (start > 0 && File.Exists(path))
             keep.AddRange(File.ReadLines(path).Skip(1).Where(l => long.TryParse(l.Split(',')[0], CultureInfo.InvariantCulture, out long s) && s <= start));
-        File.WriteAllLines(path, keep);
+        AtomicFile.WriteAllLines(path, keep);  // a full disk must not truncate the rows of the steps already trained
         return path;
     }
 

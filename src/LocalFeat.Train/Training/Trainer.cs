@@ -67,14 +67,34 @@ public sealed class Trainer : IDisposable
         double lr = LearningRate(Config, step);
         foreach (var g in Optimizer.ParamGroups) g.LearningRate = lr;
         using var scope = torch.NewDisposeScope();
-        var (loss, pairs) = BatchLoss(Model, batch, Config, Device);
+        Tensor loss;
+        int pairs;
+        try { (loss, pairs) = BatchLoss(Model, batch, Config, Device); }
+        catch (ArgumentException e) when (e.Message.Contains("finite", StringComparison.Ordinal) || !ParametersFinite())
+        {
+            // The ops reject non-finite features (OpChecks): after a step that blew the weights up, that is divergence, not a bad argument.
+            throw Diverged(step, ParametersFinite() ? "the network's output is NaN or infinite (the weights grew too large)" : "the weights are NaN or infinite");
+        }
         double value = loss.item<float>();
-        if (!double.IsFinite(value)) throw new InvalidOperationException($"loss is {value} at step {step} (sources {string.Join(", ", batch.Sources)}): try a lower optimizer.lr or optimizer.grad_clip");
+        if (!double.IsFinite(value)) throw Diverged(step, $"loss is {Name(value)}");
         Optimizer.zero_grad();
         loss.backward();
         double norm = ClipGradients(Model.TrainableParameters().ToArray<Tensor>(), Config.Optimizer.GradClip);
+        // Checked before the step, so the weights (and the last checkpoint) stay finite.
+        if (!double.IsFinite(norm)) throw Diverged(step, $"gradient norm is {Name(norm)}");
         Optimizer.step();
         return new StepResult(value, lr, norm, pairs, batch.Matches.Sum(m => m.Count));
+    }
+
+    private static string Name(double v) => double.IsNaN(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
+
+    private TrainingDivergedException Diverged(long step, string what) =>
+        new($"training diverged at step {step + 1}: {what}; try a lower optimizer.lr (now {Config.Optimizer.Lr.ToString("G4", System.Globalization.CultureInfo.InvariantCulture)}) or optimizer.grad_clip, and --resume from the last checkpoint");
+
+    private bool ParametersFinite()
+    {
+        using var scope = torch.NewDisposeScope();
+        return Model.parameters().All(p => p.isfinite().all().item<bool>());
     }
 
     /// <summary>Global L2 norm of the gradients; scaled down to <paramref name="maxNorm"/> when above it (0 = no clipping).</summary>

@@ -15,15 +15,61 @@ public static class OpenCv
     /// <summary>OpenCV's version string.</summary>
     public static string Version => Cv2.GetVersionString() ?? "unknown";
 
-    /// <summary>A grey uint8 [H,W] image, or RGB [H,W,3] when <paramref name="color"/>.</summary>
-    /// <exception cref="InvalidDataException">missing or undecodable file.</exception>
-    public static Tensor ReadImage(string path, bool color = false)
+    /// <summary>Where library messages go when a call is given no warning sink (the console sets it at start).</summary>
+    public static Action<string> DefaultWarn { get; private set; } = text => Console.Error.WriteLine("warning: " + text);
+
+    /// <summary>
+    /// OpenCV's own <c>[ WARN:...]</c> log is silenced (its warnings on reads are reported by the console per image);
+    /// what decoders print during a read reaches <paramref name="warn"/> instead of the terminal.
+    /// </summary>
+    public static void RouteLibraryWarnings(Action<string> warn)
+    {
+        DefaultWarn = warn;
+        Cv2.SetLogLevel(LogLevel.ERROR);
+    }
+
+    /// <summary>
+    /// A grey uint8 [H,W] image, or RGB [H,W,3] when <paramref name="color"/>. Decoder messages (a truncated JPEG:
+    /// "Corrupt JPEG data: premature end of data segment") go to <paramref name="warn"/>; an image whose shorter side is
+    /// under <paramref name="minSide"/> px is refused.
+    /// </summary>
+    /// <exception cref="InvalidDataException">missing, undecodable or too small file.</exception>
+    public static Tensor ReadImage(string path, bool color = false, Action<string>? warn = null, int minSide = 0)
     {
         if (!File.Exists(path)) throw new InvalidDataException($"cv::imread('{path}'): file not found or not readable");
-        using var m = Call("imread", path, () => Cv2.ImRead(path, color ? ImreadModes.Color : ImreadModes.Grayscale));
-        if (m.Empty()) throw new InvalidDataException($"cv::imread('{path}'): not a readable image file");
-        if (color) Cv2.CvtColor(m, m, ColorConversionCodes.BGR2RGB);
-        return ToTensor(m);
+        var m = NativeStderr.Capture(() => Call("imread", path, () => Cv2.ImRead(path, color ? ImreadModes.Color : ImreadModes.Grayscale)), out string native);
+        using (m)
+        {
+            var said = native.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(l => LogPrefix.Replace(l, "")).ToList();
+            // Unreadable: what the decoder said belongs to the one error; decoded despite it (a truncated JPEG): a warning.
+            if (m.Empty()) throw new InvalidDataException($"cv::imread('{path}'): not a readable image file{(said.Count > 0 ? $" (decoder: {string.Join("; ", said)})" : "")}");
+            foreach (var line in said) (warn ?? (t => DefaultWarn($"'{path}': {t}")))($"decoder: {line}");
+            if (Math.Min(m.Rows, m.Cols) < minSide)
+                throw new InvalidDataException($"cv::imread('{path}'): {m.Cols}×{m.Rows} px, expected at least {minSide} px on the shorter side");
+            if (color) Cv2.CvtColor(m, m, ColorConversionCodes.BGR2RGB);
+            return ToTensor(m);
+        }
+    }
+
+    // "[ WARN:0@0.012] global loadsave.cpp (123) imread_ " in front of an OpenCV log line.
+    private static readonly System.Text.RegularExpressions.Regex LogPrefix = new(@"^\[\s*[A-Z]+:[^\]]*\]\s*(global\s+)?(\S+\s+\(\d+\)\s+\S+\s+)?");
+
+    /// <summary>
+    /// A grey uint8 [H,W] image shrunk (area interpolation) so that its longer side is at most <paramref name="maxSide"/>;
+    /// the same tensor when it already is. <paramref name="sx"/>, <paramref name="sy"/>: new size / old size per axis.
+    /// </summary>
+    public static Tensor Shrink(Tensor gray, int maxSide, out double sx, out double sy)
+    {
+        long h = gray.size(0), w = gray.size(1), longer = Math.Max(h, w);
+        sx = sy = 1;
+        if (longer <= maxSide) return gray;
+        double scale = (double)maxSide / longer;
+        int nw = Math.Max(1, (int)Math.Round(w * scale)), nh = Math.Max(1, (int)Math.Round(h * scale));
+        using var m = ToMat(gray);
+        using var small = new Mat();
+        Cv2.Resize(m, small, new OpenCvSharp.Size(nw, nh), 0, 0, InterpolationFlags.Area);
+        (sx, sy) = ((double)nw / w, (double)nh / h);
+        return ToTensor(small);
     }
 
     /// <summary>Writes a uint8 [H,W] grey or [H,W,3] RGB tensor; the format follows the extension.</summary>
@@ -38,7 +84,7 @@ public static class OpenCv
     public static void WriteMat(string path, Mat bgr)
     {
         bool ok = Call("imwrite", path, () => Cv2.ImWrite(path, bgr));
-        if (!ok) throw new InvalidDataException($"cv::imwrite('{path}'): cannot write the image (unknown extension or unwritable folder)");
+        if (!ok) throw new InvalidDataException($"cv::imwrite('{path}'): cannot write the image (unknown extension, unwritable folder or full disk)");
     }
 
     /// <summary>A Mat copy of a contiguous CPU uint8 tensor [H,W] or [H,W,3].</summary>
