@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace LocalFeat.Bench;
 
 /// <summary>
-/// EmaUpdate (BYOL target update) over whole parameter lists: the small conv model of the tests (1→8→…→128,
+/// EmaUpdate (BYOL target update) over whole parameter lists: the tiny FeatureNet's conv shapes (1→8→…→128,
 /// 10 tensors, 98 k parameters), 200 bias-sized tensors, and VGG16's conv1_1..conv5_3 (26 tensors, 14.7 M).
 /// Reference = the per-tensor libtorch loop.
 /// </summary>
@@ -15,7 +15,7 @@ public class EmaUpdateBenchmarks
 {
     private Tensor[] _target = [], _online = [];
 
-    [Params("SmallConv", "Many200x512", "Vgg16Conv")]
+    [Params("TinyFeatureNet", "Many200x512", "Vgg16Conv")]
     public string Model { get; set; } = "";
 
     [ParamsSource(nameof(Backends))]
@@ -34,7 +34,7 @@ public class EmaUpdateBenchmarks
 
     public static long[][] Shapes(string model) => model switch
     {
-        "SmallConv" => Convs((1, 8), (8, 16), (16, 32), (32, 64), (64, 128)).ToArray(),
+        "TinyFeatureNet" => Convs((1, 8), (8, 16), (16, 32), (32, 64), (64, 128)).ToArray(),
         "Many200x512" => Enumerable.Range(0, 200).Select(_ => new long[] { 512 }).ToArray(),
         "Vgg16Conv" => Convs((3, 64), (64, 64), (64, 128), (128, 128), (128, 256), (256, 256), (256, 256),
             (256, 512), (512, 512), (512, 512), (512, 512), (512, 512), (512, 512)).ToArray(),

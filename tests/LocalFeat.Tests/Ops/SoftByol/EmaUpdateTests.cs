@@ -1,3 +1,4 @@
+using LocalFeat.Models;
 using LocalFeat.Ops;
 using TorchSharp;
 using Xunit;
@@ -8,12 +9,12 @@ namespace LocalFeat.Tests.Ops.SoftByol;
 /// <summary><see cref="EmaUpdate"/>: the fused backends against the per-tensor loop, the τ schedule, buffers, bad input.</summary>
 public class EmaUpdateTests
 {
-    private static (SmallConvNet target, SmallConvNet online) Models()
+    private static (FeatureNet target, FeatureNet online) Models()
     {
         torch.manual_seed(1);
-        var target = new SmallConvNet();
+        var target = FeatureNet.Tiny();
         torch.manual_seed(2);
-        var online = new SmallConvNet();
+        var online = FeatureNet.Tiny();
         return (target, online);
     }
 
@@ -22,7 +23,7 @@ public class EmaUpdateTests
     [Theory]
     [InlineData(Backend.Cpu)]
     [InlineData(Backend.Kernel)]
-    public void Small_conv_model_equals_the_per_tensor_loop_bit_for_bit(Backend backend)
+    public void Tiny_model_equals_the_per_tensor_loop_bit_for_bit(Backend backend)
     {
         using var scope = torch.NewDisposeScope();
         var (t1, online) = Models();
@@ -144,7 +145,7 @@ public class EmaUpdateTests
         Assert.Equal("online[0]", Assert.Throws<ArgumentException>(() => EmaUpdate.Apply([torch.zeros([2, 3])], [torch.zeros([3, 2]).t()], 0.9)).ParamName);
         Assert.Equal("tau", Assert.Throws<ArgumentOutOfRangeException>(() => EmaUpdate.Apply([a], [a], 1.5)).ParamName);
         Assert.Equal("tau", Assert.Throws<ArgumentOutOfRangeException>(() => EmaUpdate.Apply([a], [a], double.NaN)).ParamName);
-        using var m1 = new SmallConvNet();
+        using var m1 = FeatureNet.Tiny();
         using var m2 = nn.Linear(2, 2);
         var e = Assert.Throws<ArgumentException>(() => EmaUpdate.Apply(m1, m2, 0.9));
         Assert.Equal("online", e.ParamName);
