@@ -15,18 +15,6 @@ public class NonFiniteInputTests
 {
     public static TheoryData<Backend> AllBackends => new() { Backend.Reference, Backend.Cpu, Backend.Kernel };
 
-    private static IDisposable Checks(ValueChecks value)
-    {
-        var previous = OpChecks.CheckValues;
-        OpChecks.CheckValues = value;
-        return new Restore(() => OpChecks.CheckValues = previous);
-    }
-
-    private sealed class Restore(Action action) : IDisposable
-    {
-        public void Dispose() => action();
-    }
-
     private static float[] Values(Tensor t) => t.detach().contiguous().data<float>().ToArray();
 
     public static IEnumerable<object[]> D2Cases()
@@ -40,7 +28,7 @@ public class NonFiniteInputTests
     [MemberData(nameof(D2Cases))]
     public void D2SoftDetect_Unchecked_ASampleWithANonFiniteFeature_IsAllNaN_OthersAsWithoutIt(Backend backend, float bad)
     {
-        using var checks = Checks(ValueChecks.Never);
+        using var checks = new ValueChecksScope(ValueChecks.Never);
         using var scope = torch.NewDisposeScope();
         using var gen = new Generator(21);
         var x = torch.randn([3, 4, 5, 6], generator: gen);
@@ -65,7 +53,7 @@ public class NonFiniteInputTests
     [MemberData(nameof(AllBackends))]
     public void D2SoftDetect_Checked_NonFiniteFeatures_AreRejected(Backend backend)
     {
-        using var checks = Checks(ValueChecks.CpuOnly);
+        using var checks = new ValueChecksScope(ValueChecks.CpuOnly);
         using var scope = torch.NewDisposeScope();
         foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
         {
@@ -149,7 +137,7 @@ public class NonFiniteInputTests
     [MemberData(nameof(WindowCases))]
     public void HardestNegatives_Unchecked_NaNPositions_AreNeverAdmissible(Backend backend, SafeWindow window)
     {
-        using var checks = Checks(ValueChecks.Never);
+        using var checks = new ValueChecksScope(ValueChecks.Never);
         using var scope = torch.NewDisposeScope();
         double radius = window == SafeWindow.Square ? 2.5 : 3;
         var (a, c, ap, cp) = NonFinitePositions(6, 9, window, 23);
@@ -165,7 +153,7 @@ public class NonFiniteInputTests
     [InlineData(SafeWindow.Sphere)]
     public void HardestNegatives_Unchecked_NaNPositions_KernelSplitsAgree(SafeWindow window)
     {
-        using var checks = Checks(ValueChecks.Never);
+        using var checks = new ValueChecksScope(ValueChecks.Never);
         using var scope = torch.NewDisposeScope();
         var (a, c, ap, cp) = NonFinitePositions(70, 200, window, 24);
         cp[150, 0] = torch.tensor(float.NaN);
@@ -190,13 +178,13 @@ public class NonFiniteInputTests
         c[3] = torch.full([4], 1e20f);  // finite, but ‖c‖² overflows float32: distance +Inf for every anchor
         {
             // Finite input: checked, and still the defined result.
-            using var checks = Checks(ValueChecks.CpuOnly);
+            using var checks = new ValueChecksScope(ValueChecks.CpuOnly);
             var expected = ExpectedNearest(a, c, ap, cp, 1, SafeWindow.Square, (_, j) => j == 3);
             var (index, distance) = HardestNegatives.Apply(a, c, ap, cp, 1, SafeWindow.Square, backend);
             AssertNearest(expected, index, distance, $"{backend}, overflow");
         }
         {
-            using var checks = Checks(ValueChecks.Never);
+            using var checks = new ValueChecksScope(ValueChecks.Never);
             a[2, 1] = torch.tensor(float.NaN);  // anchor 2: every distance NaN → (−1, +∞)
             c[5, 0] = torch.tensor(float.NaN);  // candidate 5: never selected
             var expected = ExpectedNearest(a, c, ap, cp, 1, SafeWindow.Square, (_, j) => j == 3);
@@ -210,7 +198,7 @@ public class NonFiniteInputTests
     [MemberData(nameof(AllBackends))]
     public void HardestNegatives_Checked_NonFinitePositions_AreRejected(Backend backend)
     {
-        using var checks = Checks(ValueChecks.CpuOnly);
+        using var checks = new ValueChecksScope(ValueChecks.CpuOnly);
         using var scope = torch.NewDisposeScope();
         var (a, c) = (torch.randn([3, 4], generator: new Generator(26)), torch.randn([4, 4], generator: new Generator(27)));
         var (ap, cp) = (torch.zeros(3, 2), torch.zeros(4, 2));
@@ -280,7 +268,7 @@ public class NonFiniteInputTests
         p[7] = torch.full([4], 1e30f);
         foreach (var setting in new[] { ValueChecks.CpuOnly, ValueChecks.Never })
         {
-            using var checks = Checks(setting);
+            using var checks = new ValueChecksScope(setting);
             if (setting == ValueChecks.Never)
             {
                 a[1, 2] = torch.tensor(float.NaN);                 // row 1: k × (−1, −∞)
@@ -308,7 +296,7 @@ public class NonFiniteInputTests
     [MemberData(nameof(AllBackends))]
     public void InBatchHardestNegatives_Checked_NonFiniteDescriptors_AreRejected(Backend backend)
     {
-        using var checks = Checks(ValueChecks.CpuOnly);
+        using var checks = new ValueChecksScope(ValueChecks.CpuOnly);
         using var scope = torch.NewDisposeScope();
         var a = torch.randn([4, 3], generator: new Generator(29));
         var bad = a.clone();

@@ -19,18 +19,6 @@ public class OpChecksTests
         return copy;
     }
 
-    private static IDisposable Checks(ValueChecks value)
-    {
-        var previous = OpChecks.CheckValues;
-        OpChecks.CheckValues = value;
-        return new Restore(() => OpChecks.CheckValues = previous);
-    }
-
-    private sealed class Restore(Action action) : IDisposable
-    {
-        public void Dispose() => action();
-    }
-
     [Fact]
     public void Default_ChecksCpuTensorsOnly()
     {
@@ -44,7 +32,7 @@ public class OpChecksTests
     [InlineData(ValueChecks.Always)]
     public void Checked_NaNDescriptorsAndBadPositions_AreRejected(ValueChecks setting)
     {
-        using var checks = Checks(setting);
+        using var checks = new ValueChecksScope(setting);
         using var scope = torch.NewDisposeScope();
         var a = torch.randn([4, 3], generator: new Generator(1));
         var c = torch.randn([5, 3], generator: new Generator(2));
@@ -62,7 +50,7 @@ public class OpChecksTests
     [MemberData(nameof(OpAssert.FastBackends), MemberType = typeof(OpAssert))]
     public void Unchecked_NaNDescriptors_GiveAResultOfTheDocumentedShape_OnEveryBackend(Backend backend)
     {
-        using var checks = Checks(ValueChecks.Never);
+        using var checks = new ValueChecksScope(ValueChecks.Never);
         Assert.False(OpChecks.ChecksValuesOf(torch.zeros(1)));
         using var scope = torch.NewDisposeScope();
         var a = WithNaN(torch.randn([4, 3], generator: new Generator(3)));
@@ -88,7 +76,7 @@ public class OpChecksTests
         Assert.False(OpChecks.ChecksValuesOf(a));
         var (index, _) = HardestNegatives.Apply(a, c, ap, cp, 1, SafeWindow.Square, Backend.Kernel);  // no device wait, no throw
         Assert.Equal(new long[] { 4 }, index.shape);
-        using var checks = Checks(ValueChecks.Always);
+        using var checks = new ValueChecksScope(ValueChecks.Always);
         Assert.Equal("anchors", Assert.Throws<ArgumentException>(() => HardestNegatives.Apply(a, c, ap, cp, 1, SafeWindow.Square, Backend.Kernel)).ParamName);
     }
 }

@@ -18,22 +18,14 @@ public class SoftByolValueCheckTests
     [InlineData(Backend.Kernel)]
     public void Unchecked_NaN_input_gives_a_NaN_loss(Backend backend)
     {
-        var previous = OpChecks.CheckValues;
-        OpChecks.CheckValues = ValueChecks.Never;
-        try
-        {
-            using var scope = torch.NewDisposeScope();
-            var g = new Generator(5);
-            Tensor Rows() => torch.randn([3, 4], generator: g);
-            var q = Rows();
-            q[1, 2] = float.NaN;
-            var s = torch.rand([3], generator: g) + 0.1f;
-            var loss = SoftByolLoss.Apply(q, Rows(), Rows(), Rows(), s, s.clone(), 1, 1, ByolLabel.Soft, backend);
-            Assert.True(float.IsNaN(loss.item<float>()));
-        }
-        finally
-        {
-            OpChecks.CheckValues = previous;
-        }
+        using var checks = new ValueChecksScope(ValueChecks.Never);
+        using var scope = torch.NewDisposeScope();
+        var g = new Generator(5);
+        Tensor Rows() => torch.randn([3, 4], generator: g);
+        var q = Rows();
+        q[1, 2] = float.NaN;
+        var s = torch.rand([3], generator: g) + 0.1f;
+        var loss = SoftByolLoss.Apply(q, Rows(), Rows(), Rows(), s, s.clone(), 1, 1, ByolLabel.Soft, backend);
+        Assert.True(float.IsNaN(loss.item<float>()));
     }
 }
