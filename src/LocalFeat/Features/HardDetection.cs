@@ -1,6 +1,5 @@
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace LocalFeat.Features;
 
@@ -25,17 +24,12 @@ public static class HardDetection
         var isLocalMax = NonMaximumSuppression.Mask(d);
         var idx = (isDepthMax & isLocalMax & (d > 0.0)).nonzero();  // [K,3] (channel, row, col)
         var ch = idx.select(1, 0); var rows = idx.select(1, 1); var cols = idx.select(1, 2);
-        var padded = F.pad(d, [1, 1, 1, 1]);
-        Tensor At(long di, long dj) => padded.index(ch, rows + (1 + di), cols + (1 + dj));
-        var centre = At(0, 0);
-        var dii = At(-1, 0) - 2 * centre + At(1, 0);
-        var djj = At(0, -1) - 2 * centre + At(0, 1);
-        var dij = (At(-1, -1) - At(-1, 1) - At(1, -1) + At(1, 1)) * 0.25;
-        var det = dii * djj - dij * dij;
-        var tr = dii + djj;
+        var h = new CellDerivatives(d, ch, rows, cols);
+        var det = h.Det();
+        var tr = h.Dii + h.Djj;
         double threshold = (edgeThreshold + 1) * (edgeThreshold + 1) / edgeThreshold;
         var keep = (((tr * tr / det) <= threshold) & (det > 0.0)).nonzero().view(-1);
         return (ch.index_select(0, keep).contiguous().MoveToOuterDisposeScope(), rows.index_select(0, keep).contiguous().MoveToOuterDisposeScope(),
-            cols.index_select(0, keep).contiguous().MoveToOuterDisposeScope(), centre.index_select(0, keep).contiguous().MoveToOuterDisposeScope());
+            cols.index_select(0, keep).contiguous().MoveToOuterDisposeScope(), h.Value.index_select(0, keep).contiguous().MoveToOuterDisposeScope());
     }
 }

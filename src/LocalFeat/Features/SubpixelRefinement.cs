@@ -1,6 +1,5 @@
 using TorchSharp;
 using static TorchSharp.torch;
-using F = TorchSharp.torch.nn.functional;
 
 namespace LocalFeat.Features;
 
@@ -18,17 +17,11 @@ public static class SubpixelRefinement
     {
         if (features.dim() != 3) throw new ArgumentException($"argument 'features': expected [C,h,w], got [{string.Join(", ", features.shape)}]", nameof(features));
         using var scope = NewDisposeScope();
-        var padded = F.pad(features.relu(), [1, 1, 1, 1]);
-        Tensor At(long di, long dj) => padded.index(channels, rows + (1 + di), cols + (1 + dj));
-        var centre = At(0, 0);
-        var dii = At(-1, 0) - 2 * centre + At(1, 0);
-        var djj = At(0, -1) - 2 * centre + At(0, 1);
-        var dij = (At(-1, -1) - At(-1, 1) - At(1, -1) + At(1, 1)) * 0.25;
-        var det = dii * djj - dij * dij;
-        var gi = (At(1, 0) - At(-1, 0)) * 0.5;
-        var gj = (At(0, 1) - At(0, -1)) * 0.5;
-        var stepI = -(djj * gi - dij * gj) / det;
-        var stepJ = -(dii * gj - dij * gi) / det;
+        var h = new CellDerivatives(features.relu(), channels, rows, cols);
+        var det = h.Det();
+        var (gi, gj) = h.Gradient();
+        var stepI = -(h.Djj * gi - h.Dij * gj) / det;
+        var stepJ = -(h.Dii * gj - h.Dij * gi) / det;
         var valid = (stepI.abs() < 0.5) & (stepJ.abs() < 0.5);
         return ((rows.to(ScalarType.Float32) + stepI).MoveToOuterDisposeScope(), (cols.to(ScalarType.Float32) + stepJ).MoveToOuterDisposeScope(),
             valid.MoveToOuterDisposeScope());
