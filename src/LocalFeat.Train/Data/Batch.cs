@@ -13,6 +13,10 @@ public sealed class Batch : IDisposable
     public required Correspondences[] Matches { get; init; }
     public required double[][] H12 { get; init; }
     public required string[] Sources { get; init; }
+    /// <summary>Scene pairs only (null for homography pairs): per pair, the 3-D point of every feature cell of image 1
+    /// and of image 2, [h,w,3] float32, both in camera 2's frame (NaN where the depth is invalid), for the 3-D safe window.</summary>
+    public Tensor[]? Points1 { get; init; }
+    public Tensor[]? Points2 { get; init; }
 
     /// <summary>Sample k of step t has seed Mix(seed, t·B + k): a batch depends only on (seed, step), so resuming repeats nothing.</summary>
     public static Batch Make(PairSampler sampler, ulong seed, long step, int batchSize)
@@ -44,5 +48,7 @@ public sealed class Batch : IDisposable
         Images1.Dispose();
         Images2.Dispose();
         foreach (var m in Matches) m.Dispose();
+        foreach (var p in Points1 ?? []) p.Dispose();
+        foreach (var p in Points2 ?? []) p.Dispose();
     }
 }
