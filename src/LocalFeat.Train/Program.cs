@@ -11,6 +11,7 @@ root.Options.Add(new VersionOption());
 root.Subcommands.Add(SystemReport.Command());
 root.Subcommands.Add(KernelReport.Command());
 root.Subcommands.Add(TrainCommand.Create());
+root.Subcommands.Add(CompareCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(ExtractCommand.Create());
 root.Subcommands.Add(MatchCommand.Create());

@@ -62,14 +62,9 @@ internal static class EvalCommand
         var methods = new List<IFeatureExtractor> { ours };
         methods.AddRange(Evaluator.Baselines(c.Eval.Budget, c.Eval.MaxImageSide));
 
-        var sets = new List<(string, List<EvalPair>)>();
+        var sets = PairSets.Standard(c, Cli.Warn);
         try
         {
-            var graf = PairSets.Graf(c.Data.Images);
-            if (graf is null) Cli.Warn("graf1.png / graf3.png / H1to3p.xml not found: skipping the real pair");
-            else sets.Add((PairSets.GrafSet, [graf]));
-            sets.Add((PairSets.SyntheticSet, PairSets.Synthetic(c, c.Eval.SyntheticPairs, Cli.Warn)));
-            if (c.Eval.Pairs != null) sets.Add(($"HPatches {Path.GetFileName(Path.TrimEndingDirectorySeparator(c.Eval.Pairs))}", PairSets.HPatches(c.Eval.Pairs, Cli.Warn)));
             string header = $"Model **{Checkpoint.ModelName(model.Kind)}** from `{info.Folder}` (step {info.Step}); detection **{TrainConfig.EnumName(c.Eval.Detection)}**" +
                             (c.Eval.Detection == LocalFeat.Features.DetectionMode.Hard ? $" (edge threshold {c.Eval.EdgeThreshold})" : " (soft score, 3×3 NMS)") +
                             $", budget {c.Eval.Budget} keypoints, {(c.Eval.Dense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +

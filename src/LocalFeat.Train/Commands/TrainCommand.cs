@@ -6,13 +6,13 @@ using Spectre.Console;
 
 namespace LocalFeat.Train.Commands;
 
-/// <summary><c>localfeat train</c>: the d2net recipe on random homography pairs, then eval of the result.</summary>
+/// <summary><c>localfeat train</c>: a recipe (d2net, tasp, hndesc, tpr) on random homography pairs, then eval of the result.</summary>
 internal static class TrainCommand
 {
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "JSON file of settings (any subset of the keys in a run's config.json)" };
-        var recipe = new Option<string?>("--recipe") { Description = "Training recipe: d2net" };
+        var recipe = new Option<string?>("--recipe") { Description = "Training recipe: d2net, tasp, hndesc or tpr (README: Recipes)" };
         // A string, checked as run.steps: its errors then read like every other setting's, without .NET type names.
         var steps = new Option<string?>("--steps") { Description = "Number of optimisation steps (overrides the default budget)" };
         var outDir = new Option<string?>("--out") { Description = "Run folder: checkpoints, metrics.csv, config.json, loss.png, eval/ (default runs/d2net-tiny)" };
@@ -40,7 +40,11 @@ internal static class TrainCommand
         return cmd;
     }
 
-    public static int Run(string? configFile, List<(string key, string value)> overrides, bool resume)
+    public static int Run(string? configFile, List<(string key, string value)> overrides, bool resume) =>
+        WithStopSignals(stop => Train(configFile, overrides, resume, stop));
+
+    /// <summary>Runs <paramref name="body"/> with Ctrl-C / SIGTERM wired to its token: the first finishes the step and checkpoints.</summary>
+    public static int WithStopSignals(Func<CancellationToken, int> body)
     {
         // Signals first: a Ctrl-C or SIGTERM from the very start stops cleanly (exit 130), never half-way through a write.
         using var cts = new CancellationTokenSource();
@@ -55,8 +59,21 @@ internal static class TrainCommand
         };
         Console.CancelKeyPress += onCancel;
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx => { ctx.Cancel = true; cts.Cancel(); });
-        try { return Train(configFile, overrides, resume, cts.Token); }
+        try { return body(cts.Token); }
         finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    /// <summary>One training run with a progress bar (terminal) or progress lines (redirected).</summary>
+    public static TrainOutcome Session(TrainConfig config, Checkpoint.Info? from, CancellationToken stop)
+    {
+        if (!Cli.Interactive) return TrainSession.Run(config, from, new PlainProgress(config.Run.LogEvery), stop);
+        TrainOutcome outcome = null!;
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                     new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx => outcome = TrainSession.Run(config, from, new SpectreProgress(ctx), stop));
+        return outcome;
     }
 
     private static int Train(string? configFile, List<(string key, string value)> overrides, bool resume, CancellationToken stop)
@@ -77,17 +94,7 @@ internal static class TrainCommand
         }
         Cli.Info($"localfeat train: recipe {TrainConfig.EnumName(config.Run.Recipe)}, model {TrainConfig.EnumName(config.Model.Kind)}, {config.Run.Steps} steps, batch {config.Optimizer.BatchSize}, crops {config.Data.CropSize}, out {Path.GetFullPath(config.Run.Out)}");
 
-        TrainOutcome outcome;
-        if (Cli.Interactive)
-        {
-            outcome = null!;
-            AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
-                         new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
-                .Start(ctx => outcome = TrainSession.Run(config, from, new SpectreProgress(ctx), stop));
-        }
-        else outcome = TrainSession.Run(config, from, new PlainProgress(config.Run.LogEvery), stop);
+        var outcome = Session(config, from, stop);
 
         // Name only what exists: a run stopped before its first step has no checkpoint and no loss curve.
         string metrics = Path.Combine(config.Run.Out, TrainSession.MetricsFile), plot = Path.Combine(config.Run.Out, TrainSession.LossPlotFile);

@@ -78,7 +78,7 @@ public static class Evaluator
 
     private static void DrawMma(string path, List<SetSummary> summaries)
     {
-        var colors = new[] { Plots.Blue, Plots.Orange, Plots.Green, Plots.Red };
+        var colors = new[] { Plots.Blue, Plots.Orange, Plots.Green, Plots.Red, Plots.Purple, Plots.Brown };
         var x = Metrics.Thresholds.Select(t => (double)t).ToArray();
         var panels = summaries.GroupBy(s => s.Set).Select(g => Plots.LineChart($"MMA: {g.Key} ({g.First().Pairs} pair{(g.First().Pairs == 1 ? "" : "s")})", "threshold [px]", "MMA",
             g.Select((s, k) => new Series(s.Method, colors[k % colors.Length], x, s.Mma)).ToList(), 520, 380, 0, 1)).ToArray();

@@ -12,6 +12,29 @@ public static class PairSets
     public const string GrafSet = "graf1→graf3";
     public const string SyntheticSet = "synthetic held-out";
 
+    /// <summary>
+    /// The pair sets every evaluation uses (eval and compare): graf1→graf3, the synthetic held-out pairs, and the HPatches folder of
+    /// eval.pairs when set. One place, so a new set (held-out poses) reaches both commands. The caller disposes the pairs.
+    /// </summary>
+    public static List<(string set, List<EvalPair> pairs)> Standard(TrainConfig c, Action<string> warn)
+    {
+        var sets = new List<(string, List<EvalPair>)>();
+        try
+        {
+            var graf = Graf(c.Data.Images);
+            if (graf is null) warn("graf1.png / graf3.png / H1to3p.xml not found: skipping the real pair");
+            else sets.Add((GrafSet, [graf]));
+            sets.Add((SyntheticSet, Synthetic(c, c.Eval.SyntheticPairs, warn)));
+            if (c.Eval.Pairs != null) sets.Add(($"HPatches {Path.GetFileName(Path.TrimEndingDirectorySeparator(c.Eval.Pairs))}", HPatches(c.Eval.Pairs, warn)));
+            return sets;
+        }
+        catch
+        {
+            foreach (var (_, ps) in sets) foreach (var p in ps) p.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The Oxford Graffiti pair (viewpoint change) with H1to3p.xml, from <paramref name="folder"/> or the opencv-doc photos.</summary>
     public static EvalPair? Graf(string folder)
     {

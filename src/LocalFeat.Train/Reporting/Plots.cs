@@ -9,7 +9,7 @@ namespace LocalFeat.Train.Reporting;
 public static class Plots
 {
     public static readonly (byte, byte, byte) Blue = (31, 119, 180), Orange = (255, 127, 14), Green = (44, 160, 44),
-        Red = (214, 39, 40), Grey = (160, 160, 160), Black = (0, 0, 0);
+        Red = (214, 39, 40), Purple = (148, 103, 189), Brown = (140, 86, 75), Grey = (160, 160, 160), Black = (0, 0, 0);
 
     /// <summary>A chart of width×height pixels with axes, title and legend; y range from the data unless given. Returns PNG bytes.</summary>
     public static byte[] LineChart(string title, string xLabel, string yLabel, IReadOnlyList<Series> series,
@@ -56,7 +56,7 @@ public static class Plots
     }
 
     /// <summary>Loss per step (light) and its moving average over <paramref name="window"/> steps.</summary>
-    public static void LossCurve(string path, IReadOnlyList<(long step, double loss)> rows, int window = 50)
+    public static void LossCurve(string path, IReadOnlyList<(long step, double loss)> rows, int window = 50, string recipe = "d2net")
     {
         var x = rows.Select(r => (double)r.step).ToArray();
         var y = rows.Select(r => r.loss).ToArray();
@@ -69,7 +69,7 @@ public static class Plots
             avg[i] = sum / Math.Min(i + 1, window);
         }
         var finite = y.Where(double.IsFinite).DefaultIfEmpty(0).ToArray();
-        var png = LineChart("training loss (d2net)", "step", "loss",
+        var png = LineChart($"training loss ({recipe})", "step", "loss",
             [new Series("loss", (170, 200, 230), x, y), new Series($"mean of {window}", Blue, x, avg)], 760, 440,
             yMin: Math.Min(0, finite.Min()), yMax: Percentile(finite, 0.99));
         File.WriteAllBytes(path, png);

@@ -4,13 +4,15 @@ using LocalFeat.Models;
 using TorchSharp;
 using TorchSharp.Modules;
 using TorchSharp.PyBridge;
+using LocalFeat.Train.Training.Recipes;
 using static TorchSharp.torch;
 
 namespace LocalFeat.Train.Training;
 
 /// <summary>
 /// Checkpoints of a run: <c>OUT/checkpoints/step-NNNNNNNN/</c> holding model.safetensors, optimizer.pth (a PyTorch optimizer state_dict, through TorchSharp.PyBridge) and
-/// state.json (step, resolved config, RNG state), plus <c>OUT/checkpoints/latest</c> naming the newest. A checkpoint
+/// state.json (step, recipe, resolved config, RNG state), recipe.safetensors where the recipe carries state of its own (tasp's DIW
+/// histogram; tpr's target network, projector and predictor), plus <c>OUT/checkpoints/latest</c> naming the newest. A checkpoint
 /// is written into a temporary folder, flushed, renamed into place, and only then made latest (temp file + rename),
 /// so a crash at any point leaves the previous checkpoint complete and current.
 /// </summary>
@@ -19,16 +21,19 @@ public static class Checkpoint
     public const string ModelFile = "model.safetensors";
     public const string OptimizerFile = "optimizer.pth";
     public const string StateFile = "state.json";
+    public const string RecipeFile = "recipe.safetensors";
     private const string LatestFile = "latest";
     /// <summary>Empty file that readers hold a shared lock on, so pruning skips the checkpoint they read.</summary>
     public const string PinFile = ".pin";
-    private const int Format = 2;  // 2: TorchSharp/PyBridge files (optimizer.pth)
+    // 2: TorchSharp/PyBridge files (optimizer.pth), d2net only; 3: + "recipe" and recipe.safetensors. Both are read.
+    private const int Format = 3, OldestFormat = 2;
 
     public static string Folder(string runDir) => Path.Combine(runDir, "checkpoints");
 
     /// <param name="afterFile">test hook, called after each file of the new checkpoint is written (may throw).</param>
+    /// <param name="recipe">the run's recipe, whose <see cref="IRecipe.State"/> (if any) is saved as recipe.safetensors.</param>
     public static string Save(string runDir, FeatureNet model, OptimizerHelper optimizer, long step, TrainConfig config,
-        Action<string>? afterFile = null)
+        Action<string>? afterFile = null, IRecipe? recipe = null)
     {
         string root = Folder(runDir);
         Directory.CreateDirectory(root);
@@ -49,12 +54,21 @@ public static class Checkpoint
             Flush(Path.Combine(tmp, OptimizerFile));
             afterFile?.Invoke(OptimizerFile);
 
+            if (recipe?.State is { } recipeState)
+            {
+                recipe.BeforeSave();
+                recipeState.save_safetensors(Path.Combine(tmp, RecipeFile));
+                Flush(Path.Combine(tmp, RecipeFile));
+                afterFile?.Invoke(RecipeFile);
+            }
+
             using var rng = torch.random.get_rng_state();
             var state = new JsonObject
             {
                 ["format"] = Format,
                 ["step"] = step,
                 ["model"] = ModelName(model.Kind),
+                ["recipe"] = TrainConfig.EnumName(recipe?.Kind ?? config.Run.Recipe),
                 ["saved_utc"] = DateTime.UtcNow.ToString("O"),
                 ["torch_rng"] = Convert.ToBase64String(rng.Values<byte>()),
                 ["config"] = JsonNode.Parse(config.ToJson()),
@@ -176,7 +190,8 @@ public static class Checkpoint
         throw new FileNotFoundException($"no checkpoint in '{path}': expected checkpoints/latest or {StateFile}");
     }
 
-    public sealed record Info(string Folder, long Step, TrainConfig Config, FeatureNetKind Model, byte[] TorchRng);
+    /// <param name="Recipe">the recipe that wrote it (format 2: d2net, the only one then).</param>
+    public sealed record Info(string Folder, long Step, TrainConfig Config, FeatureNetKind Model, byte[] TorchRng, Settings.Recipe Recipe);
 
     public static Info ReadInfo(string path)
     {
@@ -189,7 +204,15 @@ public static class Checkpoint
             throw new InvalidDataException($"'{file}' is not a valid checkpoint state: {e.Message}");
         }
         int format = Field(state, "format", file, n => n.GetValue<int>(), "an integer");
-        if (format != Format) throw new InvalidDataException($"'{file}': checkpoint format {format}, this build reads format {Format}");
+        if (format < OldestFormat || format > Format) throw new InvalidDataException($"'{file}': checkpoint format {format}, this build reads formats {OldestFormat} to {Format}");
+        var recipe = Settings.Recipe.D2net;
+        if (format >= 3)
+        {
+            string name = Field(state, "recipe", file, n => n.GetValue<string>(), "a recipe name");
+            var known = Enum.GetValues<Settings.Recipe>().Where(r => TrainConfig.EnumName(r) == name).ToList();
+            if (known.Count == 0) throw new InvalidDataException($"'{file}': field 'recipe': expected one of {string.Join(" | ", TrainConfig.EnumNames(typeof(Settings.Recipe)))}, got '{Clip(name)}'");
+            recipe = known[0];
+        }
         long step = Field(state, "step", file, n => n.GetValue<long>(), "an integer ≥ 0");
         if (step < 0) throw new InvalidDataException($"'{file}': field 'step': expected an integer ≥ 0, got {step}");
         string model = Field(state, "model", file, n => n.GetValue<string>(), "a model name");
@@ -205,7 +228,7 @@ public static class Checkpoint
         // run.threads is bounded by this machine's cores: a run trained on a larger machine runs here with one per core.
         if (config.Run.Threads > TrainConfig.MaxThreads) config.Run.Threads = 0;
         config.Validate();
-        return new Info(dir, step, config, ParseModel(model, file), rng);
+        return new Info(dir, step, config, ParseModel(model, file), rng, recipe);
     }
 
     private static T Field<T>(JsonObject state, string name, string file, Func<JsonNode, T> read, string expected)
@@ -268,6 +291,22 @@ public static class Checkpoint
         }
         // load_py leaves the moments where the file had them (CPU); Adam steps with its parameters' device.
         optimizer.to(device);
+    }
+
+    /// <summary>Restores the recipe's own state (recipe.safetensors) into <paramref name="recipe"/>; nothing for a recipe without state.</summary>
+    public static void LoadRecipe(Info info, IRecipe recipe)
+    {
+        if (recipe.Kind != info.Recipe)
+            throw new ConfigException($"config 'run.recipe': the checkpoint in '{info.Folder}' was trained with recipe {TrainConfig.EnumName(info.Recipe)}, got '{TrainConfig.EnumName(recipe.Kind)}'");
+        if (recipe.State is not { } state) return;
+        string path = Path.Combine(info.Folder, RecipeFile);
+        if (!File.Exists(path)) throw new InvalidDataException($"'{info.Folder}': expected {RecipeFile} (the {TrainConfig.EnumName(recipe.Kind)} recipe's state), not found");
+        try { state.load_safetensors(path); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"'{path}' is not this run's {TrainConfig.EnumName(recipe.Kind)} state: {e.Message.Split('\n')[0]}", e);
+        }
+        recipe.AfterLoad();
     }
 
     public static void RestoreRng(Info info)

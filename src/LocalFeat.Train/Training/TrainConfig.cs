@@ -26,6 +26,9 @@ public sealed class TrainConfig
     [JsonPropertyName("loss")] public LossSettings Loss { get; set; } = new();
     [JsonPropertyName("data")] public DataSettings Data { get; set; } = new();
     [JsonPropertyName("eval")] public EvalSettings Eval { get; set; } = new();
+    [JsonPropertyName("tasp")] public TaspSettings Tasp { get; set; } = new();
+    [JsonPropertyName("hndesc")] public HndescSettings Hndesc { get; set; } = new();
+    [JsonPropertyName("tpr")] public TprSettings Tpr { get; set; } = new();
 
     private sealed record Key(PropertyInfo Group, PropertyInfo Leaf);
 
@@ -246,8 +249,37 @@ public sealed class TrainConfig
         Check("eval.crop_size", e.CropSize, e.CropSize is >= 32 and <= 4096 && e.CropSize % 8 == 0, "a multiple of 8 in [32, 4096]");
         Check("eval.max_image_side", e.MaxImageSide, e.MaxImageSide is >= 64 and <= 16384, "an integer in [64, 16384]");
         Check("eval.ransac_threshold", e.RansacThreshold, e.RansacThreshold > 0, "a number > 0");
+        ValidateRecipes();
         if (m.Kind == LocalFeat.Models.FeatureNetKind.Tiny && m.Vgg16Weights != null)
             throw new ConfigException($"config 'model.vgg16_weights': only used with model.kind vgg16, got '{m.Vgg16Weights}' with model.kind tiny");
+    }
+
+    // Recipe settings are checked whatever the recipe, so a config that names one is valid for all (the compare command runs all four).
+    private void ValidateRecipes()
+    {
+        var (t, h, p) = (Tasp, Hndesc, Tpr);
+        Check("tasp.margin", t.Margin, t.Margin > 0 && double.IsFinite(t.Margin), "a number > 0");
+        Check("tasp.safe_radius_3d", t.SafeRadius3d, t.SafeRadius3d >= 0 && double.IsFinite(t.SafeRadius3d), "a number ≥ 0 (scene units)");
+        Check("tasp.patch_size", t.PatchSize, t.PatchSize is >= 8 and <= 256, "a number of pixels in [8, 256]");
+        Check("tasp.diw_bins", t.DiwBins, t.DiwBins is >= 2 and <= 65536, "an integer in [2, 65536]");
+        Check("tasp.diw_momentum", t.DiwMomentum, t.DiwMomentum is > 0 and <= 1, "a number in (0, 1]");
+        Check("tasp.importance_max", t.ImportanceMax, t.ImportanceMax > 0 && double.IsFinite(t.ImportanceMax), "a number > 0");
+        Check("tasp.keypoint_t", t.KeypointT, t.KeypointT is >= 0 and <= 10, "a number in [0, 10]");
+        Check("tasp.descriptor_weight", t.DescriptorWeight, t.DescriptorWeight >= 0 && double.IsFinite(t.DescriptorWeight), "a number ≥ 0");
+        Check("tasp.keypoint_weight", t.KeypointWeight, t.KeypointWeight >= 0 && double.IsFinite(t.KeypointWeight), "a number ≥ 0");
+        if (t.DescriptorWeight == 0 && t.KeypointWeight == 0)
+            throw new ConfigException("config 'tasp.descriptor_weight': expected a number > 0 when tasp.keypoint_weight is 0 (nothing to train), got 0");
+        Check("hndesc.k", h.K, h.K is >= 1 and <= LocalFeat.Ops.InBatchHardestNegatives.MaxK, $"an integer in [1, {LocalFeat.Ops.InBatchHardestNegatives.MaxK}]");
+        Check("hndesc.ap_bins", h.ApBins, h.ApBins is >= 2 and <= 100, "an integer in [2, 100]");
+        if (Run.Recipe == Recipe.Hndesc && Optimizer.BatchSize < 2)
+            throw new ConfigException($"config 'optimizer.batch_size': expected an integer ≥ 2 with run.recipe hndesc (its negatives come from the other pairs of the batch), got {Optimizer.BatchSize}");
+        Check("tpr.tau_base", p.TauBase, p.TauBase is >= 0 and <= 1, "a number in [0, 1]");
+        Check("tpr.hidden", p.Hidden, p.Hidden is >= 1 and <= 8192, "an integer in [1, 8192]");
+        Check("tpr.projection", p.Projection, p.Projection is >= 1 and <= 8192, "an integer in [1, 8192]");
+        Check("tpr.alpha_max", p.AlphaMax, p.AlphaMax >= 0 && double.IsFinite(p.AlphaMax), "a number ≥ 0");
+        Check("tpr.lambda", p.Lambda, p.Lambda > 0 && double.IsFinite(p.Lambda), "a number > 0");
+        Check("tpr.keypoint_weight", p.KeypointWeight, p.KeypointWeight >= 0 && double.IsFinite(p.KeypointWeight), "a number ≥ 0");
+        Check("tpr.keypoint_t", p.KeypointT, p.KeypointT is >= 0 and <= 10, "a number in [0, 10]");
     }
 
     private static string Fmt(double v) => v.ToString("R", CultureInfo.InvariantCulture);

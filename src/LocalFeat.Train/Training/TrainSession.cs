@@ -70,6 +70,7 @@ public static class TrainSession
         using var trainer = new Trainer(model, config, device);
         if (resumeFrom != null)
         {
+            Checkpoint.LoadRecipe(resumeFrom, trainer.Recipe);
             Checkpoint.LoadOptimizer(resumeFrom, trainer.Optimizer, device);
             Checkpoint.RestoreRng(resumeFrom);
             progress.Message($"resumed from {resumeFrom.Folder} at step {start}");
@@ -106,18 +107,18 @@ public static class TrainSession
                 progress.Stepped(step, config.Run.Steps, result, rate);
                 if (step % config.Run.CheckpointEvery == 0 || step == config.Run.Steps)
                 {
-                    checkpoint = Checkpoint.Save(config.Run.Out, model, trainer.Optimizer, step, config, checkpointHook);
+                    checkpoint = Checkpoint.Save(config.Run.Out, model, trainer.Optimizer, step, config, checkpointHook, trainer.Recipe);
                     savedStep = step;
                 }
             }
         }
         if (interrupted && step > savedStep)
         {
-            checkpoint = Checkpoint.Save(config.Run.Out, model, trainer.Optimizer, step, config, checkpointHook);
+            checkpoint = Checkpoint.Save(config.Run.Out, model, trainer.Optimizer, step, config, checkpointHook, trainer.Recipe);
         }
         if (interrupted)
             progress.Message(checkpoint.Length > 0 ? $"stopped at step {step}: checkpoint {checkpoint}" : $"stopped at step {step}: nothing trained, no checkpoint written");
-        if (step > start) DrawLoss(config.Run.Out);
+        if (step > start) DrawLoss(config.Run.Out, TrainConfig.EnumName(config.Run.Recipe));
         return new TrainOutcome(start, step, interrupted, checkpoint, lastLoss, clock.Elapsed);
     }
 
@@ -169,9 +170,9 @@ public static class TrainSession
             .ToList();
     }
 
-    private static void DrawLoss(string runDir)
+    private static void DrawLoss(string runDir, string recipe)
     {
         var rows = ReadLosses(runDir);
-        if (rows.Count > 0) Plots.LossCurve(Path.Combine(runDir, LossPlotFile), rows, window: Math.Max(1, Math.Min(50, rows.Count / 10)));
+        if (rows.Count > 0) Plots.LossCurve(Path.Combine(runDir, LossPlotFile), rows, window: Math.Max(1, Math.Min(50, rows.Count / 10)), recipe);
     }
 }

@@ -2,13 +2,14 @@ using LocalFeat.Ops;
 using LocalFeat.Models;
 using LocalFeat.Train.Data;
 using LocalFeat.Train.Settings;
+using LocalFeat.Train.Training.Recipes;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace LocalFeat.Train.Training;
 
-/// <summary>One optimisation step of the d2net recipe: D2 soft-detection scores + D2NetLoss per pair, Adam.</summary>
+/// <summary>One optimisation step of the run's recipe (<see cref="IRecipe"/>): its batch loss, Adam over the network and the recipe's own trainable modules, the recipe's after-step hook.</summary>
 public sealed class Trainer : IDisposable
 {
     public Trainer(FeatureNet model, TrainConfig config, Device device)
@@ -17,8 +18,14 @@ public sealed class Trainer : IDisposable
         Config = config;
         Device = device;
         if (model.Kind == FeatureNetKind.Vgg16 && config.Model.Finetune == Finetune.Conv4_3) model.FreezeAllButLast();
-        Optimizer = torch.optim.Adam(model.TrainableParameters(), lr: config.Optimizer.Lr, weight_decay: config.Optimizer.WeightDecay);
+        Recipe = RecipeFactory.Create(model, config, device);
+        Trained = model.TrainableParameters().Concat(Recipe.ExtraParameters).ToArray();
+        Optimizer = torch.optim.Adam(Trained, lr: config.Optimizer.Lr, weight_decay: config.Optimizer.WeightDecay);
     }
+
+    public IRecipe Recipe { get; }
+    /// <summary>What the optimizer steps: the network's trainable parameters, then the recipe's.</summary>
+    public IReadOnlyList<Parameter> Trained { get; }
 
     public FeatureNet Model { get; }
     public TrainConfig Config { get; }
@@ -40,26 +47,6 @@ public sealed class Trainer : IDisposable
         };
     }
 
-    /// <summary>Mean D2-Net loss over the pairs of the batch that have correspondences (0 with a graph when none has).</summary>
-    public static (Tensor loss, int pairs) BatchLoss(FeatureNet model, Batch batch, TrainConfig c, Device device)
-    {
-        using var scope = torch.NewDisposeScope();
-        int b = (int)batch.Images1.size(0);
-        var images = torch.cat([batch.Images1, batch.Images2]).to(device);
-        var features = model.Forward(images, dense: false);  // [2B, C, h, w]
-        var scores = D2SoftDetect.Apply(features);           // [2B, h, w]
-        var losses = new List<Tensor>();
-        for (int k = 0; k < b; k++)
-        {
-            var m = batch.Matches[k];
-            if (m.Count == 0) continue;
-            losses.Add(D2NetLoss.Apply(features[k], scores[k], features[b + k], scores[b + k],
-                m.Cells1.to(device), m.Pos2.to(device), c.Loss.Margin, c.Loss.SafeRadius));
-        }
-        var loss = losses.Count > 0 ? torch.stack(losses.ToArray()).mean() : features.sum() * 0.0;
-        return (loss.MoveToOuterDisposeScope(), losses.Count);
-    }
-
     public sealed record StepResult(double Loss, double Lr, double GradNorm, int Pairs, long Correspondences);
 
     public StepResult Step(Batch batch, long step)
@@ -69,7 +56,7 @@ public sealed class Trainer : IDisposable
         using var scope = torch.NewDisposeScope();
         Tensor loss;
         int pairs;
-        try { (loss, pairs) = BatchLoss(Model, batch, Config, Device); }
+        try { (loss, pairs) = Recipe.BatchLoss(batch, step); }
         catch (ArgumentException e) when (e.Message.Contains("finite", StringComparison.Ordinal) || !ParametersFinite())
         {
             // The ops reject non-finite features (OpChecks): after a step that blew the weights up, that is divergence, not a bad argument.
@@ -79,10 +66,11 @@ public sealed class Trainer : IDisposable
         if (!double.IsFinite(value)) throw Diverged(step, $"loss is {Name(value)}");
         Optimizer.zero_grad();
         loss.backward();
-        double norm = ClipGradients(Model.TrainableParameters().ToArray<Tensor>(), Config.Optimizer.GradClip);
+        double norm = ClipGradients(Trained.ToArray<Tensor>(), Config.Optimizer.GradClip);
         // Checked before the step, so the weights (and the last checkpoint) stay finite.
         if (!double.IsFinite(norm)) throw Diverged(step, $"gradient norm is {Name(norm)}");
         Optimizer.step();
+        Recipe.AfterStep(step);
         return new StepResult(value, lr, norm, pairs, batch.Matches.Sum(m => m.Count));
     }
 
@@ -112,5 +100,9 @@ public sealed class Trainer : IDisposable
         return norm;
     }
 
-    public void Dispose() => Optimizer.Dispose();
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        Recipe.Dispose();
+    }
 }
