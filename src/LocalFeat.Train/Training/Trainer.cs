@@ -53,8 +53,12 @@ public sealed class Trainer : IDisposable
         {
             var m = batch.Matches[k];
             if (m.Count == 0) continue;
-            losses.Add(D2NetLoss.Apply(features[k], scores[k], features[b + k], scores[b + k],
-                m.Cells1.to(device), m.Pos2.to(device), c.Loss.Margin, c.Loss.SafeRadius));
+            // Pairs with depth (scenes, MegaDepth) carry 3-D cell points: TaSP's spherical safe window in scene units.
+            losses.Add(batch.Points1 is { } p1 && batch.Points2 is { } p2
+                ? D2NetLoss.Apply(features[k], scores[k], features[b + k], scores[b + k], m.Cells1.to(device), m.Pos2.to(device),
+                    p1[k].to(device), p2[k].to(device), c.Loss.Margin, c.Loss.SafeRadius3D)
+                : D2NetLoss.Apply(features[k], scores[k], features[b + k], scores[b + k],
+                    m.Cells1.to(device), m.Pos2.to(device), c.Loss.Margin, c.Loss.SafeRadius));
         }
         var loss = losses.Count > 0 ? torch.stack(losses.ToArray()).mean() : features.sum() * 0.0;
         return (loss.MoveToOuterDisposeScope(), losses.Count);
