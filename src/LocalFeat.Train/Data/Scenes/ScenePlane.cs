@@ -7,7 +7,7 @@ namespace LocalFeat.Train.Data.Scenes;
 /// </summary>
 public sealed record ScenePlane(Vec3 Origin, Vec3 U, Vec3 V, double HalfU, double HalfV, Texture Texture, double TexCx, double TexCy, double PixelsPerUnit)
 {
-    public Vec3 Normal => U.Cross(V);
+    public Vec3 Normal { get; } = U.Cross(V);  // stored: the renderer asks for it per pixel and plane
 
     /// <summary>Ray parameter λ of the hit of C + λ·d (λ &gt; 0, inside the rectangle), or +∞.</summary>
     public double Intersect(Vec3 c, Vec3 d, out double u, out double v)
