@@ -7,6 +7,6 @@ public sealed record LossSettings
 {
     [JsonPropertyName("margin")] public double Margin { get; set; } = 1;
     [JsonPropertyName("safe_radius")] public double SafeRadius { get; set; } = 4;  // cells
-    // Scene units: the 3-D safe window (TaSP) of pairs with depth; 0.5 ≈ 4 cells of a 256-px, 60° view at depth 4.
+    // Scene units: the 3-D safe window (TaSP) of pairs with depth; 0.5 ≈ 3.5 cells of a 256-px, 60° view at depth 4.
     [JsonPropertyName("safe_radius_3d")] public double SafeRadius3D { get; set; } = 0.5;
 }

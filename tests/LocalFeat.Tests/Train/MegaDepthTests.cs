@@ -2,6 +2,7 @@ using System.Text.Json;
 using LocalFeat.Train.Data;
 using LocalFeat.Train.Data.Scenes;
 using LocalFeat.Train.Settings;
+using LocalFeat.Train.Training;
 using Xunit;
 
 namespace LocalFeat.Tests.Train;
@@ -10,6 +11,7 @@ namespace LocalFeat.Tests.Train;
 /// MegaDepth-style folders on a tiny scene that Fixtures/make_megadepth_scene.py writes (h5py, OpenCV): two rendered
 /// views of a plane with exact depth, converted by scripts/convert_megadepth.py from D2-Net's and LoFTR's index layouts.
 /// </summary>
+[Collection(SerialCollection.Name)]  // the training run sets the process-wide torch seed and threads
 public class MegaDepthTests
 {
     private static readonly Lazy<string> Scene = new(() =>
@@ -120,6 +122,20 @@ public class MegaDepthTests
         var (x, y) = cam.Project(cam.ToCamera(world));
         Assert.Equal(u * 0.64 - 0.5 - 10, x, 9);
         Assert.Equal(v * 0.6 - 0.5 - 3, y, 9);
+    }
+
+    [Fact]
+    public void TrainingOnAMegaDepthFolder_RunsEndToEnd()
+    {
+        var c = TrainFixture.Config(TrainFixture.TempDir("md-train"), steps: 2);
+        c.Data.Source = DataSource.Megadepth;
+        c.Data.Megadepth = Path.Combine(Scene.Value, "d2net");
+        c.Validate();
+        var progress = new RecordingProgress();
+        var outcome = TrainSession.Run(c, null, progress, CancellationToken.None);
+        Assert.Equal(2, outcome.FinalStep);
+        Assert.True(outcome.LastLoss is > 0 and < 10, $"last loss {outcome.LastLoss}");
+        Assert.Contains(progress.Messages, m => m.StartsWith("pairs: MegaDepth-style folder: 1 pairs of 2 images", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -11,5 +11,15 @@ public sealed class DepthMatches(Correspondences matches, Tensor points1, Tensor
     /// <summary>[h2,w2,3] float32: cell centre of image 2 back-projected with its depth (camera 2's frame); NaN without depth.</summary>
     public Tensor Points2 { get; } = points2;
 
+    /// <summary>Keeps every tensor past the dispose scope it was made in.</summary>
+    public DepthMatches DetachFromDisposeScope()
+    {
+        Matches.Cells1.DetachFromDisposeScope();
+        Matches.Pos2.DetachFromDisposeScope();
+        Points1.DetachFromDisposeScope();
+        Points2.DetachFromDisposeScope();
+        return this;
+    }
+
     public void Dispose() { Matches.Dispose(); Points1.Dispose(); Points2.Dispose(); }
 }

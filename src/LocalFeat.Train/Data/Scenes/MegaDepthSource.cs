@@ -49,7 +49,7 @@ public sealed class MegaDepthSource(MegaDepthFolder folder, PairSettings setting
             var (img1, v1) = View(a, rng);
             var (img2, v2) = View(b, rng);
             var t12 = PinholeCamera.RelativePose(v1.Camera, v2.Camera);
-            var matches = DepthCorrespondences.Compute(v1, v2, t12, stride, scene.DepthTolerance);
+            var matches = DepthCorrespondences.Compute(v1, v2, t12, stride, scene.DepthTolerance).DetachFromDisposeScope();
             if (matches.Matches.Count < settings.MinCorrespondences) { matches.Dispose(); continue; }
             ulong noiseSeed = PairSampler.Mix(seed ^ 0x5bd1e995UL);
             var x1 = img1.to(ScalarType.Float32).div(255.0).view(1, 1, s, s);
