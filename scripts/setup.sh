@@ -17,6 +17,7 @@ PACKAGES=(
   libnvrtc11.2 libnvrtc-builtins11.8  # NVRTC: compile checks of every kernel (Debian non-free)
   libgtest-dev                        # native tests
   python3-torch python3-numpy python3-scipy  # independent checks in tests (never used by the library)
+  python3-h5py python3-opencv         # tests: the MegaDepth-style fixture scene (depth .h5, warped images) and scripts/convert_megadepth.py
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -20,9 +20,10 @@ internal static class TrainCommand
         var device = new Option<string?>("--device") { Description = "cpu or cuda (CUDA tensors need a CUDA build of libtorch and a GPU)" };
         var model = new Option<string?>("--model") { Description = "tiny (fast on CPU) or vgg16 (D2-Net's backbone)" };
         var images = new Option<string?>("--images") { Description = $"Folder of training photos (default {TrainConfig.DefaultImages})" };
+        var data = new Option<string?>("--data") { Description = "Training pairs: homography (default), scenes (synthetic 3-D scenes with depth) or megadepth (data.megadepth folder)" };
         var noEval = new Option<bool>("--no-eval") { Description = "Skip the evaluation after training" };
         var cmd = new Command("train", "Train local features (detector + descriptor) on random homography pairs of a folder of photos.");
-        foreach (var o in new Option[] { config, recipe, steps, outDir, resume, device, model, images, noEval, Cli.Set }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { config, recipe, steps, outDir, resume, device, model, images, data, noEval, Cli.Set }) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Guard(() =>
         {
             var overrides = new List<(string, string)>();
@@ -33,6 +34,7 @@ internal static class TrainCommand
             Add("run.device", r.GetValue(device));
             Add("model.kind", r.GetValue(model));
             Add("data.images", r.GetValue(images));
+            Add("data.source", r.GetValue(data));
             if (r.GetValue(noEval)) Add("run.eval_after", "false");
             overrides.AddRange(Cli.SetPairs(r));
             return Run(r.GetValue(config), overrides, r.GetValue(resume));

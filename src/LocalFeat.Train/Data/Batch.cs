@@ -11,7 +11,8 @@ public sealed class Batch : IDisposable
     public required Tensor Images1 { get; init; }
     public required Tensor Images2 { get; init; }
     public required Correspondences[] Matches { get; init; }
-    public required double[][] H12 { get; init; }
+    /// <summary>Per pair the crop-1 → crop-2 homography (null for scene pairs).</summary>
+    public required double[]?[] H12 { get; init; }
     public required string[] Sources { get; init; }
     /// <summary>Scene pairs only (null for homography pairs): per pair, the 3-D point of every feature cell of image 1
     /// and of image 2, [h,w,3] float32, both in camera 2's frame (NaN where the depth is invalid), for the 3-D safe window.</summary>
@@ -19,27 +20,33 @@ public sealed class Batch : IDisposable
     public Tensor[]? Points2 { get; init; }
 
     /// <summary>Sample k of step t has seed Mix(seed, t·B + k): a batch depends only on (seed, step), so resuming repeats nothing.</summary>
-    public static Batch Make(PairSampler sampler, ulong seed, long step, int batchSize)
+    public static Batch Make(IPairSource source, ulong seed, long step, int batchSize)
     {
-        var samples = new PairSample[batchSize];
+        var pairs = new TrainingPair[batchSize];
         try
         {
             for (int k = 0; k < batchSize; k++)
-                samples[k] = sampler.Sample(PairSampler.Mix(seed) ^ (ulong)(step * batchSize + k));
-            int s = sampler.Settings.CropSize;
-            return new Batch
+                pairs[k] = source.Draw(PairSampler.Mix(seed) ^ (ulong)(step * batchSize + k));
+            bool scenes = pairs.All(p => p.Points1 is not null && p.Points2 is not null);
+            var batch = new Batch
             {
                 Step = step,
-                Images1 = torch.stack(samples.Select(p => p.Image1).ToArray()).DetachFromDisposeScope(),
-                Images2 = torch.stack(samples.Select(p => p.Image2).ToArray()).DetachFromDisposeScope(),
-                Matches = samples.Select(p => Correspondences.Grid(p.H12, s, s, s, s, sampler.Stride)).ToArray(),
-                H12 = samples.Select(p => p.H12).ToArray(),
-                Sources = samples.Select(p => p.Source).ToArray(),
+                Images1 = torch.stack(pairs.Select(p => p.Image1).ToArray()).DetachFromDisposeScope(),
+                Images2 = torch.stack(pairs.Select(p => p.Image2).ToArray()).DetachFromDisposeScope(),
+                Matches = pairs.Select(p => p.Matches).ToArray(),
+                H12 = pairs.Select(p => p.H12).ToArray(),
+                Sources = pairs.Select(p => p.Source).ToArray(),
+                Points1 = scenes ? pairs.Select(p => p.Points1!).ToArray() : null,
+                Points2 = scenes ? pairs.Select(p => p.Points2!).ToArray() : null,
             };
+            // The batch owns the correspondences and points now; only the single crops go.
+            foreach (var p in pairs) { p.Image1.Dispose(); p.Image2.Dispose(); }
+            return batch;
         }
-        finally
+        catch
         {
-            foreach (var p in samples) p?.Dispose();
+            foreach (var p in pairs) p?.Dispose();
+            throw;
         }
     }
 

@@ -19,18 +19,18 @@ public sealed class BatchLoader : IDisposable
     private long _consume;   // next step Take returns
     private Exception? _error;
 
-    public BatchLoader(PairSampler sampler, ulong seed, int batchSize, long firstStep, int threads, int prefetch)
+    public BatchLoader(IPairSource source, ulong seed, int batchSize, long firstStep, int threads, int prefetch)
     {
         _next = _consume = firstStep;
         _slots = new SemaphoreSlim(prefetch, prefetch);
-        _threads = Enumerable.Range(0, threads).Select(i => new Thread(() => Work(sampler, seed, batchSize))
+        _threads = Enumerable.Range(0, threads).Select(i => new Thread(() => Work(source, seed, batchSize))
         {
             IsBackground = true, Name = $"localfeat-loader-{i}",
         }).ToArray();
         foreach (var t in _threads) t.Start();
     }
 
-    private void Work(PairSampler sampler, ulong seed, int batchSize)
+    private void Work(IPairSource source, ulong seed, int batchSize)
     {
         try
         {
@@ -38,7 +38,7 @@ public sealed class BatchLoader : IDisposable
             {
                 _slots.Wait(_cts.Token);
                 long step = Interlocked.Increment(ref _next) - 1;
-                var batch = Batch.Make(sampler, seed, step, batchSize);
+                var batch = Batch.Make(source, seed, step, batchSize);
                 _ready[step] = batch;
                 lock (_signal) Monitor.PulseAll(_signal);
             }

@@ -50,6 +50,12 @@ public sealed class Correspondences : IDisposable
             pos[k] = Math.Min(pos[k], gh2 - 1);
             pos[k + 1] = Math.Min(pos[k + 1], gw2 - 1);
         }
+        return FromLists(cells, pos);
+    }
+
+    /// <summary>From flat (row, col) lists: cells of image 1 and their positions in image 2's grid, two numbers per match.</summary>
+    public static Correspondences FromLists(List<long> cells, List<float> pos)
+    {
         int n = cells.Count / 2;
         return new Correspondences(torch.tensor(cells.ToArray(), new long[] { n, 2 }), torch.tensor(pos.ToArray(), new long[] { n, 2 }));
     }

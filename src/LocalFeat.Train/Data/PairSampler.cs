@@ -10,12 +10,13 @@ namespace LocalFeat.Train.Data;
 /// [perspective_min, 1]), a rotation and a shift of its centre; both get brightness/contrast, blur and noise.
 /// Flat crops and pairs with too few grid correspondences are redrawn. A sample depends only on its seed.
 /// </summary>
-public sealed class PairSampler : IDisposable
+public sealed class PairSampler : IPairSource
 {
     private const int MaxAttempts = 50;
     private readonly List<(string name, Tensor image)> _images = [];  // float [1,1,H,W] in [0,1]
     private readonly Tensor _base;  // [S·S, 3] homogeneous pixel coordinates (u, v, 1) of a crop
     private readonly int _stride;
+    private readonly PhotometricAugmentation _augment;
 
     /// <param name="images">grey uint8 [H,W] photos (not taken over: the caller keeps them).</param>
     /// <param name="stride">the model's feature stride: correspondences live on its grid.</param>
@@ -24,6 +25,7 @@ public sealed class PairSampler : IDisposable
         if (images.Count == 0) throw new ArgumentException("PairSampler needs at least one image", nameof(images));
         Settings = settings;
         _stride = stride;
+        _augment = new PhotometricAugmentation(settings);
         int s = settings.CropSize;
         using (torch.NewDisposeScope())
         {
@@ -36,9 +38,22 @@ public sealed class PairSampler : IDisposable
 
     public PairSettings Settings { get; }
     public int Stride => _stride;
+    public int CropSize => Settings.CropSize;
+
+    /// <summary>The pair of one seed with its grid correspondences (the loader's entry).</summary>
+    public TrainingPair Draw(ulong seed)
+    {
+        var p = Sample(seed);  // its crops pass to the TrainingPair
+        int s = Settings.CropSize;
+        return new TrainingPair
+        {
+            Image1 = p.Image1, Image2 = p.Image2,
+            Matches = Correspondences.Grid(p.H12, s, s, s, s, _stride), H12 = p.H12, Source = p.Source,
+        };
+    }
 
     // Shorter side into [1.25 S, 2 S] so that crop 2's wider view stays mostly inside the photo.
-    private static Tensor Prepare(Tensor gray, int s)
+    public static Tensor Prepare(Tensor gray, int s)
     {
         var x = gray.to(ScalarType.Float32).div(255.0).unsqueeze(0).unsqueeze(0);
         long h = gray.size(0), w = gray.size(1);
@@ -71,8 +86,8 @@ public sealed class PairSampler : IDisposable
                 if (corr.Count < Settings.MinCorrespondences) continue;
 
             ulong noiseSeed = Mix(seed ^ 0x5bd1e995UL);
-            var a1 = Augment(crop1, rng, noiseSeed).DetachFromDisposeScope();
-            var a2 = Augment(crop2, rng, noiseSeed + 1).DetachFromDisposeScope();
+            var a1 = _augment.Apply(crop1, rng, noiseSeed).DetachFromDisposeScope();
+            var a2 = _augment.Apply(crop2, rng, noiseSeed + 1).DetachFromDisposeScope();
             return new PairSample(a1, a2, h12, name);
         }
         throw new InvalidDataException($"no usable pair after {MaxAttempts} draws (seed {seed}): the photos are too flat or too small for data.crop_size {s}, or data.min_correspondences is too high");
@@ -119,37 +134,9 @@ public sealed class PairSampler : IDisposable
         return (F.grid_sample(img, grid, align_corners: true), inside);
     }
 
-    private Tensor Augment(Tensor crop, Random rng, ulong noiseSeed)
-    {
-        var st = Settings;
-        double contrast = 1 + U(rng, -st.Contrast, st.Contrast), brightness = U(rng, -st.Brightness, st.Brightness);
-        bool blur = rng.NextDouble() < st.BlurProb;
-        double sigma = U(rng, 0.5, 1.5), noise = U(rng, 0, st.NoiseStd);
-        var mean = crop.mean();
-        var x = (crop - mean) * contrast + mean + brightness;
-        if (blur) x = Blur(x, sigma);
-        if (noise > 0)
-        {
-            using var gen = new Generator(noiseSeed);
-            x = x + torch.randn(x.shape, generator: gen) * noise;
-        }
-        return x.clamp(0, 1).view(1, st.CropSize, st.CropSize).contiguous();
-    }
-
-    private static Tensor Blur(Tensor x, double sigma)
-    {
-        const int r = 3;
-        var k = Enumerable.Range(-r, 2 * r + 1).Select(i => Math.Exp(-i * i / (2 * sigma * sigma))).ToArray();
-        double sum = k.Sum();
-        var kernel = torch.tensor(k.Select(v => (float)(v / sum)).ToArray());
-        var padded = F.pad(x, new long[] { r, r, r, r }, PaddingModes.Replicate);
-        var h = F.conv2d(padded, kernel.view(1, 1, 1, 2 * r + 1));
-        return F.conv2d(h, kernel.view(1, 1, 2 * r + 1, 1));
-    }
-
     private static double Std255(Tensor x) => x.std().item<float>() * 255.0;
 
-    private static double U(Random rng, double lo, double hi) => lo + (hi - lo) * rng.NextDouble();
+    private static double U(Random rng, double lo, double hi) => PhotometricAugmentation.U(rng, lo, hi);
 
     /// <summary>SplitMix64 finaliser: decorrelates nearby seeds (sample k and k+1).</summary>
     public static ulong Mix(ulong z)

@@ -73,6 +73,33 @@ public static class PairSets
         finally { foreach (var (_, t) in images) t.Dispose(); }
     }
 
+    /// <summary>
+    /// <paramref name="count"/> synthetic 3-D scene pairs (the training scenes at the eval crop size, fixed eval seed, no
+    /// photometric change) of the held-out photos other than graf1/graf3, as pose pairs: grey images, K of each view and
+    /// the exact relative pose camera 0 → camera 1.
+    /// </summary>
+    public static List<PosePair> SyntheticPoses(TrainConfig c, int count, Action<string> warn)
+    {
+        if (count == 0) return [];
+        var folder = new ImageFolder(c.Data.Images);
+        var names = folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).ToList();
+        if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{folder.Root}': no synthetic pose pairs"); return []; }
+        var images = folder.Load(names, warn);
+        try
+        {
+            using var sampler = new Data.Scenes.SceneSampler(images, PairSettings.From(c, c.Eval.CropSize), c.Scene, stride: 8);
+            var pairs = new List<PosePair>();
+            for (int k = 0; k < count; k++)
+            {
+                using var scope = torch.NewDisposeScope();
+                using var p = sampler.Sample(PairSampler.Mix((ulong)c.Eval.Seed ^ 0x9e3779b9UL) ^ (ulong)k, augment: false);
+                pairs.Add(new PosePair($"scene-{k:D2} ({p.Source})", ToUInt8(p.Image1), ToUInt8(p.Image2), p.View1.Camera.K, p.View2.Camera.K, p.T12));
+            }
+            return pairs;
+        }
+        finally { foreach (var (_, t) in images) t.Dispose(); }
+    }
+
     private static Tensor ToUInt8(Tensor x01) => (x01[0] * 255.0).round().clamp(0, 255).to(ScalarType.Byte).contiguous().DetachFromDisposeScope();
 
     private static Tensor Read(string path, Action<string> warn) =>

@@ -7,6 +7,8 @@ public sealed record DataSettings
 {
     public const string DefaultImages = "/usr/share/doc/opencv-doc/examples/data";
 
+    [JsonPropertyName("source")] public DataSource Source { get; set; } = DataSource.Homography;
+    [JsonPropertyName("megadepth")] public string? Megadepth { get; set; }  // MegaDepth-style folder (data.source megadepth)
     [JsonPropertyName("images")] public string Images { get; set; } = DefaultImages;
     [JsonPropertyName("crop_size")] public int CropSize { get; set; } = 256;
     [JsonPropertyName("zoom_min")] public double ZoomMin { get; set; } = 0.8;

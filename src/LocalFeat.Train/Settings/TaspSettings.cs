@@ -6,7 +6,6 @@ namespace LocalFeat.Train.Settings;
 public sealed record TaspSettings
 {
     [JsonPropertyName("margin")] public double Margin { get; set; } = 1;                 // m of M = max(0, m + dPos − dNeg), L2 of unit descriptors
-    [JsonPropertyName("safe_radius_3d")] public double SafeRadius3d { get; set; } = 0.1; // scene units, Sphere window on scene pairs
     [JsonPropertyName("patch_size")] public double PatchSize { get; set; } = 32;         // pixels of the pHash patch
     [JsonPropertyName("diw_bins")] public int DiwBins { get; set; } = 512;
     [JsonPropertyName("diw_momentum")] public double DiwMomentum { get; set; } = 0.1;

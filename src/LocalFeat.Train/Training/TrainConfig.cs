@@ -25,6 +25,7 @@ public sealed class TrainConfig
     [JsonPropertyName("optimizer")] public OptimizerSettings Optimizer { get; set; } = new();
     [JsonPropertyName("loss")] public LossSettings Loss { get; set; } = new();
     [JsonPropertyName("data")] public DataSettings Data { get; set; } = new();
+    [JsonPropertyName("scene")] public SceneSettings Scene { get; set; } = new();
     [JsonPropertyName("eval")] public EvalSettings Eval { get; set; } = new();
     [JsonPropertyName("tasp")] public TaspSettings Tasp { get; set; } = new();
     [JsonPropertyName("hndesc")] public HndescSettings Hndesc { get; set; } = new();
@@ -243,6 +244,21 @@ public sealed class TrainConfig
         Check("data.min_correspondences", d.MinCorrespondences, d.MinCorrespondences >= 1, "an integer ≥ 1");
         Check("data.loader_threads", d.LoaderThreads, d.LoaderThreads is >= 1 and <= 64, "an integer in [1, 64]");
         Check("data.prefetch", d.Prefetch, d.Prefetch is >= 1 and <= 1024, "an integer in [1, 1024]");
+        Check("loss.safe_radius_3d", l.SafeRadius3D, l.SafeRadius3D >= 0, "a number ≥ 0 (scene units)");
+        if (d.Source == DataSource.Megadepth && string.IsNullOrWhiteSpace(d.Megadepth))
+            throw new ConfigException("config 'data.megadepth': expected a MegaDepth-style folder (images/, depths/, cameras.json, pairs.txt) with data.source megadepth, got none");
+        var sc = Scene;
+        Check("scene.planes_min", sc.PlanesMin, sc.PlanesMin is >= 1 and <= 16, "an integer in [1, 16]");
+        Check("scene.planes_max", sc.PlanesMax, sc.PlanesMax >= sc.PlanesMin && sc.PlanesMax <= 16, $"an integer in [scene.planes_min = {sc.PlanesMin}, 16]");
+        Check("scene.fov_min_deg", sc.FovMinDeg, sc.FovMinDeg is >= 10 and <= 120, "a number in [10, 120] (degrees)");
+        Check("scene.fov_max_deg", sc.FovMaxDeg, sc.FovMaxDeg >= sc.FovMinDeg && sc.FovMaxDeg <= 120, $"a number in [scene.fov_min_deg = {Fmt(sc.FovMinDeg)}, 120]");
+        Check("scene.depth_min", sc.DepthMin, sc.DepthMin > 0 && double.IsFinite(sc.DepthMin), "a number > 0");
+        Check("scene.depth_max", sc.DepthMax, sc.DepthMax > sc.DepthMin && double.IsFinite(sc.DepthMax), $"a number > scene.depth_min = {Fmt(sc.DepthMin)}");
+        Check("scene.baseline_min", sc.BaselineMin, sc.BaselineMin >= 0, "a number ≥ 0");
+        Check("scene.baseline_max", sc.BaselineMax, sc.BaselineMax >= sc.BaselineMin && sc.BaselineMax < sc.DepthMin, $"a number in [scene.baseline_min = {Fmt(sc.BaselineMin)}, scene.depth_min = {Fmt(sc.DepthMin)})");
+        Check("scene.rotation_deg", sc.RotationDeg, sc.RotationDeg is >= 0 and <= 45, "a number in [0, 45] (degrees)");
+        Check("scene.tilt_deg", sc.TiltDeg, sc.TiltDeg is >= 0 and <= 75, "a number in [0, 75] (degrees)");
+        Check("scene.depth_tolerance", sc.DepthTolerance, sc.DepthTolerance is > 0 and < 1, "a number in (0, 1) (relative)");
         Check("eval.budget", e.Budget, e.Budget >= 1, "an integer ≥ 1");
         Check("eval.edge_threshold", e.EdgeThreshold, e.EdgeThreshold > 0, "a number > 0");
         Check("eval.synthetic_pairs", e.SyntheticPairs, e.SyntheticPairs >= 0, "an integer ≥ 0");
@@ -259,7 +275,6 @@ public sealed class TrainConfig
     {
         var (t, h, p) = (Tasp, Hndesc, Tpr);
         Check("tasp.margin", t.Margin, t.Margin > 0 && double.IsFinite(t.Margin), "a number > 0");
-        Check("tasp.safe_radius_3d", t.SafeRadius3d, t.SafeRadius3d >= 0 && double.IsFinite(t.SafeRadius3d), "a number ≥ 0 (scene units)");
         Check("tasp.patch_size", t.PatchSize, t.PatchSize is >= 8 and <= 256, "a number of pixels in [8, 256]");
         Check("tasp.diw_bins", t.DiwBins, t.DiwBins is >= 2 and <= 65536, "an integer in [2, 65536]");
         Check("tasp.diw_momentum", t.DiwMomentum, t.DiwMomentum is > 0 and <= 1, "a number in (0, 1]");

@@ -77,8 +77,9 @@ public static class TrainSession
         }
         var metrics = PrepareMetrics(Path.Combine(config.Run.Out, MetricsFile), start);
 
-        using var sampler = new PairSampler(images, PairSettings.From(config), model.Stride);
+        using var sampler = PairSources.Create(config, images, model.Stride);
         foreach (var (_, t) in images) t.Dispose();
+        progress.Message($"pairs: {PairSources.Describe(config, sampler)}");
         using var loader = new BatchLoader(sampler, (ulong)config.Run.Seed, config.Optimizer.BatchSize, start, config.Data.LoaderThreads, config.Data.Prefetch);
 
         var clock = Stopwatch.StartNew();

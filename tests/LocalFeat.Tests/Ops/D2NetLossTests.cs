@@ -122,6 +122,65 @@ public class D2NetLossTests
 
     [Theory]
     [MemberData(nameof(AllBackends))]
+    public void SphereWindow_CellsWithoutAPoint_AreNoCandidateNegatives(Backend backend)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (f1, s1, f2, s2, cells1, _) = Pair(8);
+        using var g = new Generator(9);
+        var pos2 = torch.stack([torch.randint(0, 10, [15], generator: g), torch.randint(0, 11, [15], generator: g)], 1).to(ScalarType.Float32);
+        var p1 = torch.randn([10, 11, 3], generator: g).mul(3);
+        var p2 = torch.randn([10, 11, 3], generator: g).mul(3);
+        var c1 = cells1.data<long>().ToArray();
+        var anchorCells = Enumerable.Range(0, 15).Select(k => c1[2 * k] * 11 + c1[2 * k + 1]).ToHashSet();
+        var q1 = p1.data<float>().ToArray();
+        var q2 = p2.data<float>().ToArray();
+        // No depth: every fifth cell of image 1 that no correspondence starts from, every third cell of image 2.
+        for (int i = 0; i < 110; i++)
+        {
+            if (i % 5 == 0 && !anchorCells.Contains(i)) q1[3 * i] = float.NaN;
+            if (i % 3 == 0) q2[3 * i + 1] = float.NaN;
+        }
+        var points1 = torch.tensor(q1, new long[] { 10, 11, 3 });
+        var points2 = torch.tensor(q2, new long[] { 10, 11, 3 });
+        const double radius = 2.0;
+        double got = D2NetLoss.Apply(f1, s1, f2, s2, cells1, pos2, points1, points2, 1, radius, backend).item<float>();
+
+        // Oracle in doubles: D2-Net's loss with the hardest negatives over the cells whose point is finite and farther than the radius.
+        double[][] Unit(Tensor f)
+        {
+            var v = f.data<float>().ToArray();
+            return Enumerable.Range(0, 110).Select(cell =>
+            {
+                var d = Enumerable.Range(0, 6).Select(c => (double)v[c * 110 + cell]).ToArray();
+                double n = Math.Sqrt(d.Sum(x => x * x));
+                return d.Select(x => x / n).ToArray();
+            }).ToArray();
+        }
+        var (n1, n2) = (Unit(f1), Unit(f2));
+        double Sq(double[] a, double[] b) => a.Zip(b, (x, y) => (x - y) * (x - y)).Sum();
+        double Dist(float[] q, int cell, float[] a) => Math.Sqrt(Enumerable.Range(0, 3).Sum(c => Math.Pow(q[3 * cell + c] - a[c], 2)));
+        var ps = pos2.data<float>().ToArray();
+        var (sc1, sc2) = (s1.data<float>().ToArray(), s2.data<float>().ToArray());
+        double num = 0, den = 0;
+        for (int k = 0; k < 15; k++)
+        {
+            int a = (int)(c1[2 * k] * 11 + c1[2 * k + 1]), b = (int)(ps[2 * k] * 11 + ps[2 * k + 1]);
+            var anchor = new[] { q1[3 * a], q1[3 * a + 1], q1[3 * a + 2] };
+            double neg = double.PositiveInfinity;
+            for (int j = 0; j < 110; j++)
+            {
+                if (!float.IsNaN(q2[3 * j + 1]) && Dist(q2, j, anchor) > radius) neg = Math.Min(neg, Sq(n1[a], n2[j]));
+                if (!float.IsNaN(q1[3 * j]) && Dist(q1, j, anchor) > radius) neg = Math.Min(neg, Sq(n2[b], n1[j]));
+            }
+            double w = sc1[a] * sc2[b];
+            num += w * Math.Max(0, 1 + Sq(n1[a], n2[b]) - neg);
+            den += w;
+        }
+        Assert.Equal(num / den, got, 1e-4);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllBackends))]
     public void NoCorrespondences_GiveZeroWithAGraph(Backend backend)
     {
         using var scope = torch.NewDisposeScope();

@@ -100,7 +100,7 @@ public class RecipeTests
             var negPoint = p2[0].view(-1, 3).index_select(0, tri.Negative);
             var cells = batch.Matches[0].Cells1.index_select(0, tri.Rows);
             var anchorPoint = p1[0].view(-1, 3).index_select(0, cells.select(1, 0) * g + cells.select(1, 1));
-            Assert.True((negPoint - anchorPoint).norm(1).gt(c.Tasp.SafeRadius3d).all().item<bool>());
+            Assert.True((negPoint - anchorPoint).norm(1).gt(c.Loss.SafeRadius3D).all().item<bool>());
 
             using var trainer = new Trainer(model, c, torch.CPU);
             var losses = Enumerable.Range(0, 15).Select(s => trainer.Step(batch, s).Loss).ToArray();

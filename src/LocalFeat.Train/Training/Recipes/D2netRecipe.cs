@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace LocalFeat.Train.Training.Recipes;
 
-/// <summary>D2-Net: D2 soft-detection scores and <see cref="D2NetLoss"/> (square safe window) per pair, averaged over the batch.</summary>
+/// <summary>D2-Net: D2 soft-detection scores and <see cref="D2NetLoss"/> (square safe window, or the 3-D sphere on pairs with depth) per pair, averaged over the batch.</summary>
 public sealed class D2netRecipe(FeatureNet model, TrainConfig config, Device device) : IRecipe
 {
     public Recipe Kind => Recipe.D2net;
@@ -26,8 +26,12 @@ public sealed class D2netRecipe(FeatureNet model, TrainConfig config, Device dev
         {
             var m = batch.Matches[k];
             if (m.Count == 0) continue;
-            losses.Add(D2NetLoss.Apply(features[k], scores[k], features[b + k], scores[b + k],
-                m.Cells1.to(device), m.Pos2.to(device), config.Loss.Margin, config.Loss.SafeRadius));
+            // Pairs with depth (scenes, MegaDepth) carry 3-D cell points: TaSP's spherical safe window in scene units.
+            losses.Add(batch.Points1 is { } p1 && batch.Points2 is { } p2
+                ? D2NetLoss.Apply(features[k], scores[k], features[b + k], scores[b + k], m.Cells1.to(device), m.Pos2.to(device),
+                    p1[k].to(device), p2[k].to(device), config.Loss.Margin, config.Loss.SafeRadius3D)
+                : D2NetLoss.Apply(features[k], scores[k], features[b + k], scores[b + k],
+                    m.Cells1.to(device), m.Pos2.to(device), config.Loss.Margin, config.Loss.SafeRadius));
         }
         var loss = losses.Count > 0 ? torch.stack(losses.ToArray()).mean() : features.sum() * 0.0;
         return (loss.MoveToOuterDisposeScope(), losses.Count);

@@ -8,7 +8,7 @@ namespace LocalFeat.Train.Training.Recipes;
 
 /// <summary>
 /// TaSP's mining (tasp and tpr's keypoint term): for each correspondence of a pair, the hardest negative in image 2 outside the
-/// safe window — a sphere of <c>tasp.safe_radius_3d</c> around the correspondence's 3-D point on scene pairs (cells without a
+/// safe window — a sphere of <c>loss.safe_radius_3d</c> around the correspondence's 3-D point on scene pairs (cells without a
 /// valid point are never candidates, correspondences without one are dropped), the square window of <c>loss.safe_radius</c>
 /// cells on homography pairs.
 /// </summary>
@@ -43,7 +43,7 @@ public static class SafeWindowNegatives
             anchorPos = p1.index_select(0, rows).contiguous();
             candidatePos = p2.index_select(0, candidateIndex).contiguous();
             candidates = all2.index_select(0, candidateIndex).contiguous();
-            (radius, window) = (config.Tasp.SafeRadius3d, SafeWindow.Sphere);
+            (radius, window) = (config.Loss.SafeRadius3D, SafeWindow.Sphere);
         }
         else
         {

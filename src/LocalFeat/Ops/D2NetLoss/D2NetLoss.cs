@@ -34,6 +34,9 @@ public static class D2NetLoss
     /// TaSP's 3-D safe window: <paramref name="points1"/> [H1,W1,3] and <paramref name="points2"/> [H2,W2,3] are
     /// the back-projected points of every feature cell in one (world) frame; a candidate is a negative when its
     /// point is farther than <paramref name="safeRadius"/> (metric) from the correspondence's point.
+    /// A cell whose point has a NaN (no valid depth) is no candidate negative in either image: whether it lies inside the
+    /// window is unknown (as OPS.md has it, a NaN position is never admissible). The points of <paramref name="cells1"/>
+    /// (the correspondences' own) must be finite. Picking the candidates reads values (one device wait on CUDA).
     /// </summary>
     public static Tensor Apply(Tensor features1, Tensor scores1, Tensor features2, Tensor scores2, Tensor cells1, Tensor pos2,
         Tensor points1, Tensor points2, double margin, double safeRadius, Backend backend = Backend.Auto)
@@ -47,9 +50,13 @@ public static class D2NetLoss
         var all1 = points1.view(-1, 3);
         // The correspondence's 3-D point is the same for both directions: the point of cell1.
         var anchorPoints = all1.index_select(0, cells1.select(1, 0) * w1 + cells1.select(1, 1)).contiguous();
+        var all2 = points2.view(-1, 3);
+        var keep1 = all1.isfinite().all(1).nonzero().squeeze(1);
+        var keep2 = all2.isfinite().all(1).nonzero().squeeze(1);
         return Loss(features1, scores1, features2, scores2, cells1, pos2,
-            anchorPos1: anchorPoints, candidatePos1: all1.contiguous(),
-            anchorPos2: anchorPoints, candidatePos2: points2.view(-1, 3).contiguous(), SafeWindow.Sphere, margin, safeRadius, backend).MoveToOuterDisposeScope();
+            anchorPos1: anchorPoints, candidatePos1: all1.index_select(0, keep1).contiguous(),
+            anchorPos2: anchorPoints, candidatePos2: all2.index_select(0, keep2).contiguous(), SafeWindow.Sphere, margin, safeRadius, backend,
+            candidates1: keep1, candidates2: keep2).MoveToOuterDisposeScope();
     }
 
     private static (long h1, long w1, long h2, long w2) ValidatePair(Tensor features1, Tensor scores1, Tensor features2, Tensor scores2, Tensor cells1, Tensor pos2)
@@ -86,7 +93,7 @@ public static class D2NetLoss
 
     private static Tensor Loss(Tensor features1, Tensor scores1, Tensor features2, Tensor scores2, Tensor cells1, Tensor pos2,
         Tensor anchorPos1, Tensor candidatePos1, Tensor anchorPos2, Tensor candidatePos2, SafeWindow window,
-        double margin, double safeRadius, Backend backend)
+        double margin, double safeRadius, Backend backend, Tensor? candidates1 = null, Tensor? candidates2 = null)
     {
         long c = features1.size(0), w1 = features1.size(2);
         if (cells1.size(0) == 0) return (features1.sum() + features2.sum() + scores1.sum() + scores2.sum()) * 0;
@@ -96,8 +103,11 @@ public static class D2NetLoss
         var descriptors1 = all1.index_select(0, flat1);
         var descriptors2 = F.normalize(Bilinear(features2.view(c, -1).t(), features2.size(2), pos2), dim: 1).contiguous();
         var positive = 2 - 2 * (descriptors1 * descriptors2).sum(1);
-        var (_, negative2) = HardestNegatives.Apply(descriptors1.contiguous(), all2, anchorPos2, candidatePos2, safeRadius, window, backend);
-        var (_, negative1) = HardestNegatives.Apply(descriptors2, all1, anchorPos1, candidatePos1, safeRadius, window, backend);
+        // The negatives' pools: every cell, or those the caller keeps (rows of candidatePos).
+        var pool1 = candidates1 is null ? all1 : all1.index_select(0, candidates1).contiguous();
+        var pool2 = candidates2 is null ? all2 : all2.index_select(0, candidates2).contiguous();
+        var (_, negative2) = HardestNegatives.Apply(descriptors1.contiguous(), pool2, anchorPos2, candidatePos2, safeRadius, window, backend);
+        var (_, negative1) = HardestNegatives.Apply(descriptors2, pool1, anchorPos1, candidatePos1, safeRadius, window, backend);
         var negative = torch.minimum(negative1, negative2);
         var s1 = scores1.view(-1).index_select(0, flat1);
         var s2 = Bilinear(scores2.view(-1, 1), scores2.size(1), pos2).squeeze(1);
