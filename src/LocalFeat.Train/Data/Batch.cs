@@ -18,14 +18,16 @@ public sealed class Batch : IDisposable
     public Tensor[]? Points1 { get; init; }
     public Tensor[]? Points2 { get; init; }
 
-    /// <summary>Sample k of step t has seed Mix(seed, t·B + k): a batch depends only on (seed, step), so resuming repeats nothing.</summary>
-    public static Batch Make(PairSampler sampler, ulong seed, long step, int batchSize)
+    /// <summary>Sample k of step t has seed Mix(seed, t·B + k): a batch depends only on (seed, step), so resuming repeats nothing.
+    /// A data-parallel rank takes samples [first, first + count) of the global batch B = <paramref name="batchSize"/>.</summary>
+    public static Batch Make(PairSampler sampler, ulong seed, long step, int batchSize, int first = 0, int count = -1)
     {
-        var samples = new PairSample[batchSize];
+        if (count < 0) count = batchSize - first;
+        var samples = new PairSample[count];
         try
         {
-            for (int k = 0; k < batchSize; k++)
-                samples[k] = sampler.Sample(PairSampler.Mix(seed) ^ (ulong)(step * batchSize + k));
+            for (int k = 0; k < count; k++)
+                samples[k] = sampler.Sample(PairSampler.Mix(seed) ^ (ulong)(step * batchSize + first + k));
             int s = sampler.Settings.CropSize;
             return new Batch
             {
