@@ -69,7 +69,7 @@ public sealed unsafe class GlooProcessGroup : IProcessGroup
         string reason = Reason(err);
         string peer = WorldSize == 2 ? $"rank {1 - Rank}" : "a peer";
         string what = reason.Contains("imed out", StringComparison.Ordinal)
-            ? $"{peer} did not answer within {Timeout.TotalSeconds.ToString("G4", CultureInfo.InvariantCulture)} s (run.dist_timeout_s): hung or too slow"
+            ? $"{peer} did not answer within {Timeout.TotalSeconds.ToString("G4", CultureInfo.InvariantCulture)} s (dist.timeout_s): hung or too slow"
             : $"{peer} is gone (died or closed the connection)";
         string status = PeerStatus?.Invoke() is { Length: > 0 } s ? $"; {s}" : "";
         throw new DistributedException($"rank {Rank}: {call} failed after {clock.Elapsed.TotalSeconds:F1} s: {what}{status} ({reason})");
