@@ -131,6 +131,9 @@ internal static class TrainCommand
         }
         var outcome = WithProgress(config, p => TrainSession.Run(config, from, p, stop, parallel: parallel));
         workers?.WaitForExit(timeout);
+        if (parallel.Gradients is { Steps: > 0 } g)
+            Cli.Info(string.Create(CultureInfo.InvariantCulture,
+                $"gradient allreduce: {1000 * g.TotalAllReduceSeconds / g.Steps:F1} ms per step on average ({g.Elements * 4 / 1e6:F2} MB in {g.Buckets} bucket(s)), {100 * g.TotalAllReduceSeconds / Math.Max(1e-9, outcome.Elapsed.TotalSeconds):F1} % of the training time"));
         return Finish(config, outcome);
     }
 

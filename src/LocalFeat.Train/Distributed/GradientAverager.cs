@@ -22,8 +22,13 @@ public sealed class GradientAverager(IProcessGroup group, long bucketElements)
     /// <summary>After each step: some rank asked to stop, so every rank stops after this same step.</summary>
     public bool AnyStop { get; private set; }
 
-    /// <summary>Seconds spent in the gradient allreduces (all buckets) of the last step.</summary>
+    /// <summary>Seconds spent in the gradient allreduces (all buckets) of the last step, and of every step so far.</summary>
     public double LastAllReduceSeconds { get; private set; }
+    public double TotalAllReduceSeconds { get; private set; }
+    public long Steps { get; private set; }
+    /// <summary>Floats summed per step (every trainable parameter) and the buckets they go in.</summary>
+    public long Elements { get; private set; }
+    public int Buckets { get; private set; }
 
     /// <returns>the global mean loss and the global number of pairs with correspondences.</returns>
     public (double loss, int pairs) Average(IEnumerable<Tensor> parameters, double loss, int pairs)
@@ -39,6 +44,8 @@ public sealed class GradientAverager(IProcessGroup group, long bucketElements)
         var clock = Stopwatch.StartNew();
         var bucket = new List<Tensor>();
         long size = 0;
+        Elements = 0;
+        Buckets = 0;
         foreach (var p in parameters)
         {
             // A parameter without a gradient on this rank still takes its place in the bucket (as zeros): every
@@ -49,6 +56,8 @@ public sealed class GradientAverager(IProcessGroup group, long bucketElements)
         }
         if (bucket.Count > 0) Reduce(bucket, share);
         LastAllReduceSeconds = clock.Elapsed.TotalSeconds;
+        TotalAllReduceSeconds += LastAllReduceSeconds;
+        Steps++;
         return (allPairs > 0 ? t[0] / allPairs : loss, allPairs);
     }
 
@@ -56,6 +65,8 @@ public sealed class GradientAverager(IProcessGroup group, long bucketElements)
     {
         using var scope = torch.NewDisposeScope();
         using var guard = torch.no_grad();
+        Buckets++;
+        Elements += parameters.Sum(p => p.numel());
         var flat = torch.cat(parameters.Select(p => (p.grad ?? torch.zeros_like(p)).flatten().to(torch.CPU)).ToArray());
         // Scaled before the sum: with equal shares (2 ranks, all pairs kept) that is 0.5·a + 0.5·b, exact scalings.
         flat.mul_(share);

@@ -26,6 +26,8 @@ public sealed class Trainer : IDisposable
     public Adam Optimizer { get; }
     /// <summary>Data-parallel runs: averages gradients and loss over the ranks after each backward (null: one process).</summary>
     public Distributed.GradientAverager? Gradients { get; set; }
+    /// <summary>The ranks of this run, for recipe state that must agree across them (e.g. allreduce a batch histogram).</summary>
+    public Distributed.IProcessGroup Group => Gradients?.Group ?? Distributed.SingleProcessGroup.Instance;
 
     /// <summary>Learning rate of step <paramref name="step"/> (0-based): linear warm-up, then cosine to lr·lr_final_factor,
     /// or "step" (×√f at half the budget, ×f at three quarters), or constant. A function of the step only, so resuming keeps it.</summary>
