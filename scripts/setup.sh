@@ -16,6 +16,7 @@ PACKAGES=(
   libboost-context-dev                # fibers of the kernel host emulation
   libnvrtc11.2 libnvrtc-builtins11.8  # NVRTC: compile checks of every kernel (Debian non-free)
   libgtest-dev                        # native tests
+  libgloo-dev                         # collectives (allreduce, broadcast) of data-parallel training: native/gloo
   python3-torch python3-numpy python3-scipy  # independent checks in tests (never used by the library)
   python3-h5py python3-opencv         # tests: the MegaDepth-style fixture scene (depth .h5, warped images) and scripts/convert_megadepth.py
 )

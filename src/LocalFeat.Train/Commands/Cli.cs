@@ -34,7 +34,7 @@ internal static class Cli
     {
         try { return body(); }
         catch (Exception e) when (e is ConfigException or TrainingDivergedException or InvalidDataException
-                                    or ArgumentException or InvalidOperationException)
+                                    or ArgumentException or InvalidOperationException or Distributed.DistributedException)
         {
             return Fail(e.Message, e);
         }

@@ -19,14 +19,16 @@ public sealed class Batch : IDisposable
     public Tensor[]? Points1 { get; init; }
     public Tensor[]? Points2 { get; init; }
 
-    /// <summary>Sample k of step t has seed Mix(seed, t·B + k): a batch depends only on (seed, step), so resuming repeats nothing.</summary>
-    public static Batch Make(IPairSource source, ulong seed, long step, int batchSize)
+    /// <summary>Sample k of step t has seed Mix(seed, t·B + k): a batch depends only on (seed, step), so resuming repeats nothing.
+    /// A data-parallel rank takes samples [first, first + count) of the global batch B = <paramref name="batchSize"/>.</summary>
+    public static Batch Make(IPairSource source, ulong seed, long step, int batchSize, int first = 0, int count = -1)
     {
-        var pairs = new TrainingPair[batchSize];
+        if (count < 0) count = batchSize - first;
+        var pairs = new TrainingPair[count];
         try
         {
-            for (int k = 0; k < batchSize; k++)
-                pairs[k] = source.Draw(PairSampler.Mix(seed) ^ (ulong)(step * batchSize + k));
+            for (int k = 0; k < count; k++)
+                pairs[k] = source.Draw(PairSampler.Mix(seed) ^ (ulong)(step * batchSize + first + k));
             bool scenes = pairs.All(p => p.Points1 is not null && p.Points2 is not null);
             var batch = new Batch
             {

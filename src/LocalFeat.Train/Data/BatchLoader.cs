@@ -19,18 +19,19 @@ public sealed class BatchLoader : IDisposable
     private long _consume;   // next step Take returns
     private Exception? _error;
 
-    public BatchLoader(IPairSource source, ulong seed, int batchSize, long firstStep, int threads, int prefetch)
+    /// <param name="first">, <paramref name="count"/>: the samples of each global batch this loader builds (a data-parallel rank's share; -1 = all).</param>
+    public BatchLoader(IPairSource source, ulong seed, int batchSize, long firstStep, int threads, int prefetch, int first = 0, int count = -1)
     {
         _next = _consume = firstStep;
         _slots = new SemaphoreSlim(prefetch, prefetch);
-        _threads = Enumerable.Range(0, threads).Select(i => new Thread(() => Work(source, seed, batchSize))
+        _threads = Enumerable.Range(0, threads).Select(i => new Thread(() => Work(source, seed, batchSize, first, count))
         {
             IsBackground = true, Name = $"localfeat-loader-{i}",
         }).ToArray();
         foreach (var t in _threads) t.Start();
     }
 
-    private void Work(IPairSource source, ulong seed, int batchSize)
+    private void Work(IPairSource source, ulong seed, int batchSize, int first, int count)
     {
         try
         {
@@ -38,7 +39,7 @@ public sealed class BatchLoader : IDisposable
             {
                 _slots.Wait(_cts.Token);
                 long step = Interlocked.Increment(ref _next) - 1;
-                var batch = Batch.Make(source, seed, step, batchSize);
+                var batch = Batch.Make(source, seed, step, batchSize, first, count);
                 _ready[step] = batch;
                 lock (_signal) Monitor.PulseAll(_signal);
             }

@@ -30,6 +30,7 @@ public sealed class TrainConfig
     [JsonPropertyName("tasp")] public TaspSettings Tasp { get; set; } = new();
     [JsonPropertyName("hndesc")] public HndescSettings Hndesc { get; set; } = new();
     [JsonPropertyName("tpr")] public TprSettings Tpr { get; set; } = new();
+    [JsonPropertyName("dist")] public DistSettings Dist { get; set; } = new();
 
     private sealed record Key(PropertyInfo Group, PropertyInfo Leaf);
 
@@ -266,6 +267,8 @@ public sealed class TrainConfig
         Check("eval.max_image_side", e.MaxImageSide, e.MaxImageSide is >= 64 and <= 16384, "an integer in [64, 16384]");
         Check("eval.ransac_threshold", e.RansacThreshold, e.RansacThreshold > 0, "a number > 0");
         ValidateRecipes();
+        Check("dist.timeout_s", Dist.TimeoutS, Dist.TimeoutS is >= 1 and <= 86400, "a number of seconds in [1, 86400]");
+        Check("dist.bucket_mb", Dist.BucketMb, Dist.BucketMb is > 0 and <= 4096, "a number of MB in (0, 4096]");
         if (m.Kind == LocalFeat.Models.FeatureNetKind.Tiny && m.Vgg16Weights != null)
             throw new ConfigException($"config 'model.vgg16_weights': only used with model.kind vgg16, got '{m.Vgg16Weights}' with model.kind tiny");
     }

@@ -3,9 +3,11 @@ using System.Globalization;
 using LocalFeat.Models;
 using LocalFeat.Train.Data;
 using LocalFeat.Train.Settings;
+using LocalFeat.Train.Training.Recipes;
 using TorchSharp;
 using static TorchSharp.torch;
 using LocalFeat.Train.Reporting;
+using LocalFeat.Train.Distributed;
 
 namespace LocalFeat.Train.Training;
 
@@ -21,17 +23,22 @@ public static class TrainSession
     private const string CsvHeader = "step,loss,lr,grad_norm,pairs,correspondences,images_per_s,elapsed_s";
 
     /// <param name="resumeFrom">the checkpoint to continue (its step, weights, optimizer and RNG state), or null for a fresh run.</param>
+    /// <param name="parallel">this rank's part in a data-parallel run (null: one process). Only rank 0 reads the checkpoint
+    /// and writes the run folder; it broadcasts its state to the others at the start.</param>
     public static TrainOutcome Run(TrainConfig config, Checkpoint.Info? resumeFrom, ITrainProgress progress, CancellationToken stop,
-        Action<string>? checkpointHook = null)
+        Action<string>? checkpointHook = null, DataParallel? parallel = null)
     {
         config.Validate();
+        parallel ??= new DataParallel(SingleProcessGroup.Instance, config);
+        DataParallel.CheckBatch(config, parallel.Group.WorldSize);
+        bool writer = parallel.IsWriter;
         var device = ResolveDevice(config.Run.Device);
         torch.set_num_threads(config.Run.Threads > 0 ? config.Run.Threads : Environment.ProcessorCount);
         // One writer per run folder, for the whole run; a second train (or --resume) is refused here.
-        using var runLock = RunLock.Acquire(config.Run.Out);
-        if (resumeFrom is null && File.Exists(Path.Combine(Checkpoint.Folder(config.Run.Out), "latest")))
+        using var runLock = writer ? RunLock.Acquire(config.Run.Out) : null;
+        if (writer && resumeFrom is null && File.Exists(Path.Combine(Checkpoint.Folder(config.Run.Out), "latest")))
             throw new ConfigException($"config 'run.out': '{config.Run.Out}' already holds a run with checkpoints; continue it with --resume, or choose another --out");
-        AtomicFile.WriteAllText(Path.Combine(config.Run.Out, ConfigFile), config.ToJson());
+        if (writer) AtomicFile.WriteAllText(Path.Combine(config.Run.Out, ConfigFile), config.ToJson());
 
         List<(string name, Tensor image)> images;
         ImageFolder folder;
@@ -63,7 +70,7 @@ public static class TrainSession
         {
             torch.manual_seed(config.Run.Seed);
             model = FeatureNet.Create(config.Model.Kind);
-            if (config.Model.Vgg16Weights != null) LoadVgg16(model, config.Model.Vgg16Weights);
+            if (writer && config.Model.Vgg16Weights != null) LoadVgg16(model, config.Model.Vgg16Weights);
         }
         using var ownedModel = model;
         model.to(device);
@@ -75,12 +82,17 @@ public static class TrainSession
             Checkpoint.RestoreRng(resumeFrom);
             progress.Message($"resumed from {resumeFrom.Folder} at step {start}");
         }
-        var metrics = PrepareMetrics(Path.Combine(config.Run.Out, MetricsFile), start);
+        start = StateBroadcast.FromRankZero(parallel.Group, model, trainer.Recipe, trainer.Optimizer, start, device);
+        trainer.Gradients = parallel.Gradients;
+        if (trainer.Recipe is TaspRecipe tasp && parallel.Group.WorldSize > 1)
+            tasp.BatchHistogramAllReduce = local => DataParallel.Mean(parallel.Group, local);
+        var metrics = writer ? PrepareMetrics(Path.Combine(config.Run.Out, MetricsFile), start) : null;
 
         using var sampler = PairSources.Create(config, images, model.Stride);
         foreach (var (_, t) in images) t.Dispose();
         progress.Message($"pairs: {PairSources.Describe(config, sampler)}");
-        using var loader = new BatchLoader(sampler, (ulong)config.Run.Seed, config.Optimizer.BatchSize, start, config.Data.LoaderThreads, config.Data.Prefetch);
+        using var loader = new BatchLoader(sampler, (ulong)config.Run.Seed, config.Optimizer.BatchSize, start, config.Data.LoaderThreads, config.Data.Prefetch,
+            parallel.FirstSample, parallel.LocalBatch);
 
         var clock = Stopwatch.StartNew();
         double rate = 0;
@@ -90,13 +102,20 @@ public static class TrainSession
         long savedStep = start;
         bool interrupted = false;
         progress.Started(start, config.Run.Steps);
-        using (var csv = new StreamWriter(metrics, append: true))
+        using (var csv = metrics != null ? new StreamWriter(metrics, append: true) : new StreamWriter(Stream.Null))
         {
             while (step < config.Run.Steps)
             {
-                if (stop.IsCancellationRequested) { interrupted = true; break; }
+                // Data-parallel: every rank stops after the same step, the first at which any rank was asked to.
+                if (parallel.Gradients is { } sync ? sync.AnyStop : stop.IsCancellationRequested) { interrupted = true; break; }
+                if (parallel.Gradients != null) parallel.Gradients.LocalStop = stop.IsCancellationRequested;
                 var t0 = clock.Elapsed.TotalSeconds;
-                var result = TakeAndStep(trainer, loader, step);
+                Trainer.StepResult result;
+                try { result = TakeAndStep(trainer, loader, step); }
+                catch (DistributedException e) when (writer)
+                {
+                    throw new DistributedException($"{e.Message}; the run stops at step {step}; {(checkpoint.Length > 0 ? $"the last complete checkpoint, {Path.GetFileName(checkpoint)}, stays current" : "no checkpoint was written")}", e);
+                }
                 step++;
                 double dt = clock.Elapsed.TotalSeconds - t0;
                 double now = 2.0 * config.Optimizer.BatchSize / Math.Max(dt, 1e-9);
@@ -106,20 +125,20 @@ public static class TrainSession
                     result.Pairs.ToString(CultureInfo.InvariantCulture), result.Correspondences.ToString(CultureInfo.InvariantCulture), F(rate), F(clock.Elapsed.TotalSeconds)));
                 if (step % config.Run.LogEvery == 0) csv.Flush();
                 progress.Stepped(step, config.Run.Steps, result, rate);
-                if (step % config.Run.CheckpointEvery == 0 || step == config.Run.Steps)
+                if (writer && (step % config.Run.CheckpointEvery == 0 || step == config.Run.Steps))
                 {
                     checkpoint = Checkpoint.Save(config.Run.Out, model, trainer.Optimizer, step, config, checkpointHook, trainer.Recipe);
                     savedStep = step;
                 }
             }
         }
-        if (interrupted && step > savedStep)
+        if (writer && interrupted && step > savedStep)
         {
             checkpoint = Checkpoint.Save(config.Run.Out, model, trainer.Optimizer, step, config, checkpointHook, trainer.Recipe);
         }
         if (interrupted)
             progress.Message(checkpoint.Length > 0 ? $"stopped at step {step}: checkpoint {checkpoint}" : $"stopped at step {step}: nothing trained, no checkpoint written");
-        if (step > start) DrawLoss(config.Run.Out, TrainConfig.EnumName(config.Run.Recipe));
+        if (writer && step > start) DrawLoss(config.Run.Out, TrainConfig.EnumName(config.Run.Recipe));
         return new TrainOutcome(start, step, interrupted, checkpoint, lastLoss, clock.Elapsed);
     }
 

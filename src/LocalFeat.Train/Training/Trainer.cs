@@ -31,6 +31,10 @@ public sealed class Trainer : IDisposable
     public TrainConfig Config { get; }
     public Device Device { get; }
     public Adam Optimizer { get; }
+    /// <summary>Data-parallel runs: averages gradients and loss over the ranks after each backward (null: one process).</summary>
+    public Distributed.GradientAverager? Gradients { get; set; }
+    /// <summary>The ranks of this run, for recipe state that must agree across them (e.g. allreduce a batch histogram).</summary>
+    public Distributed.IProcessGroup Group => Gradients?.Group ?? Distributed.SingleProcessGroup.Instance;
 
     /// <summary>Learning rate of step <paramref name="step"/> (0-based): linear warm-up, then cosine to lr·lr_final_factor,
     /// or "step" (×√f at half the budget, ×f at three quarters), or constant. A function of the step only, so resuming keeps it.</summary>
@@ -66,6 +70,7 @@ public sealed class Trainer : IDisposable
         if (!double.IsFinite(value)) throw Diverged(step, $"loss is {Name(value)}");
         Optimizer.zero_grad();
         loss.backward();
+        if (Gradients != null) (value, pairs) = Gradients.Average(Trained, value, pairs);
         double norm = ClipGradients(Trained.ToArray<Tensor>(), Config.Optimizer.GradClip);
         // Checked before the step, so the weights (and the last checkpoint) stay finite.
         if (!double.IsFinite(norm)) throw Diverged(step, $"gradient norm is {Name(norm)}");
