@@ -246,6 +246,9 @@ public sealed class TrainConfig
         Check("eval.crop_size", e.CropSize, e.CropSize is >= 32 and <= 4096 && e.CropSize % 8 == 0, "a multiple of 8 in [32, 4096]");
         Check("eval.max_image_side", e.MaxImageSide, e.MaxImageSide is >= 64 and <= 16384, "an integer in [64, 16384]");
         Check("eval.ransac_threshold", e.RansacThreshold, e.RansacThreshold > 0, "a number > 0");
+        Check("eval.pose_threshold", e.PoseThreshold, e.PoseThreshold > 0 && double.IsFinite(e.PoseThreshold), "a number > 0");
+        Check("eval.synthetic_pose_pairs", e.SyntheticPosePairs, e.SyntheticPosePairs >= 0, "an integer ≥ 0");
+        LocalFeat.Train.Evaluation.Pose.PoseResize.Parse(e.PoseResize);
         if (m.Kind == LocalFeat.Models.FeatureNetKind.Tiny && m.Vgg16Weights != null)
             throw new ConfigException($"config 'model.vgg16_weights': only used with model.kind vgg16, got '{m.Vgg16Weights}' with model.kind tiny");
     }
