@@ -216,22 +216,24 @@ public class PoseTests
         Assert.Equal("config 'eval.synthetic_pose_pairs': expected an integer ≥ 0, got -1", Assert.Throws<ConfigException>(d.Validate).Message);
     }
 
-    /// <summary>The python3-opencv scene of scripts/fixtures/make_pose_pairs.py in a fresh folder: its pairs file.</summary>
-    internal static string RenderedRoom()
+    /// <summary>The python3-opencv scene of scripts/fixtures/make_pose_pairs.py, rendered once per test run: its pairs file (read-only).</summary>
+    internal static string RenderedRoom => Room.Value;
+
+    private static readonly Lazy<string> Room = new(() =>
     {
         string dir = TrainFixture.TempDir("poseroom");
         string script = Path.Combine(AppContext.BaseDirectory, "Fixtures", "make_pose_pairs.py");
         string count = TrainFixture.Python($"import runpy, sys; sys.argv = ['make_pose_pairs.py', {Quote(dir)}, {Quote(TrainFixture.OpenCvData)}]; runpy.run_path({Quote(script)}, run_name='__main__')");
         Assert.Equal("6", count);
         return Path.Combine(dir, "pairs.txt");
-    }
+    });
 
     private static string Quote(string s) => "'" + s.Replace("\\", "\\\\").Replace("'", "\\'") + "'";
 
     [Fact]
     public void RenderedRoom_IsReadBackWithTurnsAndResize_AndSiftRecoversEveryPose()
     {
-        string pairs = RenderedRoom();
+        string pairs = RenderedRoom;
         var set = PosePairsFile.Open(pairs, null, PoseResize.Parse("480"), _ => { });
         var loaded = set.Pairs.ToList();
         Assert.Equal(6, set.Count);
@@ -245,12 +247,12 @@ public class PoseTests
         string outDir = TrainFixture.TempDir("poseroom-out");
         File.WriteAllText(Path.Combine(outDir, Evaluator.ReportFile), "# LocalFeat evaluation\n");
         var logs = new List<string>();
-        var summaries = PoseEvaluator.Run(Evaluator.Baselines(2000), [PoseSet.Of("rendered room", loaded)], outDir, 1, logs.Add);
-        Assert.Equal(["SIFT", "ORB"], summaries.Select(s => s.Method));
+        var summaries = PoseEvaluator.Run([new ClassicalExtractor(ClassicalFeature.Sift, 1000)], [PoseSet.Of("rendered room", loaded)], outDir, 1, logs.Add);
+        Assert.Equal(["SIFT"], summaries.Select(s => s.Method));
         var sift = summaries[0];
         Assert.Equal(6, sift.Pairs);
         Assert.All(sift.Errors, e => Assert.True(e < 2, $"SIFT pose errors {string.Join(", ", sift.Errors)}°"));
-        Assert.True(sift.Auc[0] > 0.6 && sift.Auc[2] > 0.8, $"SIFT AUC@5/10/20 {string.Join(", ", sift.Auc)}");
+        Assert.True(sift.Auc[0] > 0.7 && sift.Auc[2] > 0.85, $"SIFT AUC@5/10/20 {string.Join(", ", sift.Auc)}");
         Assert.InRange(sift.InlierRatio, 0.5, 1);
         string report = File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile));
         Assert.StartsWith("# LocalFeat evaluation\n## Relative pose", report);  // appended to the homography report
