@@ -17,6 +17,7 @@ PACKAGES=(
   libnvrtc11.2 libnvrtc-builtins11.8  # NVRTC: compile checks of every kernel (Debian non-free)
   libgtest-dev                        # native tests
   python3-torch python3-numpy python3-scipy  # independent checks in tests (never used by the library)
+  python3-opencv                      # renders the relative-pose test scene (scripts/fixtures/make_pose_pairs.py)
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
