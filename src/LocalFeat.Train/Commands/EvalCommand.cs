@@ -93,7 +93,7 @@ internal static class EvalCommand
             if (Cli.Interactive && AnsiConsole.Profile.Width >= 110)
             {
                 foreach (var g in summaries.GroupBy(s => s.Set)) AnsiConsole.Write(Table(g.Key, g.ToList()));
-                if (poseSummaries.Count > 0) Console.WriteLine(PoseEvaluator.Section(poseSummaries, c.Eval.PoseThreshold, TimeSpan.Zero));
+                if (poseSummaries.Count > 0) Console.WriteLine(PoseEvaluator.Section(poseSummaries, c.Eval.PoseThreshold));
             }
             else Console.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
             return 0;

@@ -154,6 +154,13 @@ public class PoseTests
         Assert.Equal([500, 0, 320, 0, 500, 240, 0, 0, 1], lines[0].K1);
         Assert.Equal(0.5, lines[0].T0to1[3]);
         Assert.Equal(0.1, lines[0].T0to1[11]);
+        // A line of SuperGlue's assets/scannet_sample_pairs_with_gt.txt: its 5-decimal rotations pass the rigidity check.
+        File.WriteAllText(path, "scene0711_00_frame-001680.jpg scene0711_00_frame-001995.jpg 0 0 1163.45     0.     653.626    0.    1164.79   481.6      0.       0.       1.    " +
+            "1163.45     0.     653.626    0.    1164.79   481.6      0.       0.       1.     0.78593 -0.35128  0.50884 -1.51061  0.39215  0.91944  0.02904 -0.05367 " +
+            "-0.47805  0.17672  0.86037  0.056    0.       0.       0.       1.\n");
+        var scannet = Assert.Single(PosePairsFile.Read(path));
+        Assert.Equal(("scene0711_00_frame-001680.jpg", 1163.45, 481.6, -1.51061, 0.056), (scannet.Name0, scannet.K0[0], scannet.K1[5], scannet.T0to1[3], scannet.T0to1[11]));
+        File.WriteAllText(path, $"{Good}\n");
         var missing = Assert.Throws<FileNotFoundException>(() => PosePairsFile.Open(path, null, PoseResize.None, _ => { }));
         Assert.Contains($"line 1: image '{Path.Combine(dir, "a.png")}' not found", missing.Message);
         File.WriteAllText(path, "# nothing\n");

@@ -77,7 +77,7 @@ public static class PoseEvaluator
     private static string P(double v) => (100 * v).ToString("F2", CultureInfo.InvariantCulture);
 
     /// <summary>The report's pose section: one table per set and each pair's pose errors.</summary>
-    public static string Section(IReadOnlyList<PoseSummary> summaries, double thresholdPx, TimeSpan elapsed)
+    public static string Section(IReadOnlyList<PoseSummary> summaries, double thresholdPx, TimeSpan? elapsed = null)
     {
         var sb = new StringBuilder();
         sb.AppendLine("## Relative pose").AppendLine();
@@ -101,7 +101,9 @@ public static class PoseEvaluator
                     $"| {s.Method} | {string.Join(" ", s.Errors.Select(e => double.IsFinite(e) ? e.ToString("F2", CultureInfo.InvariantCulture) : "fail"))} |");
             sb.AppendLine();
         }
-        sb.AppendLine(CultureInfo.InvariantCulture, $"Plot: `{PlotFile}` (share of pairs within each pose error). Pose evaluation took {elapsed.TotalSeconds:F0} s.");
+        sb.Append(CultureInfo.InvariantCulture, $"Plot: `{PlotFile}` (share of pairs within each pose error).");
+        if (elapsed is { } t) sb.Append(CultureInfo.InvariantCulture, $" Pose evaluation took {t.TotalSeconds:F0} s.");
+        sb.AppendLine();
         return sb.ToString();
     }
 
