@@ -18,7 +18,7 @@ PACKAGES=(
   libgtest-dev                        # native tests
   libgloo-dev                         # collectives (allreduce, broadcast) of data-parallel training: native/gloo
   python3-torch python3-numpy python3-scipy  # independent checks in tests (never used by the library)
-  python3-h5py python3-opencv         # tests: the MegaDepth-style fixture scene (depth .h5, warped images) and scripts/convert_megadepth.py
+  python3-h5py python3-opencv         # tests: the MegaDepth-style fixture scene (depth .h5, warped images), scripts/convert_megadepth.py, the relative-pose test scene (scripts/fixtures/make_pose_pairs.py)
 )
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using LocalFeat.Train.Evaluation;
+using LocalFeat.Train.Evaluation.Pose;
 using LocalFeat.Train.Training;
 
 namespace LocalFeat.Train.Commands;
@@ -14,16 +15,18 @@ internal static class EvalCommand
         var run = new Option<string?>("--run") { Description = "Run folder of localfeat train (its latest checkpoint)" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "A checkpoint folder or its state.json / model.safetensors" };
         var pairs = new Option<string?>("--pairs") { Description = "HPatches-format folder (v_*/i_* sequences with 1.ppm…6.ppm and H_1_k) to evaluate as well" };
+        var posePairs = new Option<string?>("--pose-pairs") { Description = "SuperGlue pairs file with ground truth (name0 name1 rot0 rot1 K0[9] K1[9] T_0to1[16] per line): relative-pose AUC@5/10/20°" };
+        var poseImages = new Option<string?>("--images") { Description = "Folder the --pose-pairs image names are relative to (default: the pairs file's folder)" };
         var outDir = new Option<string?>("--out") { Description = "Report folder (default: RUN/eval for --run, RUN/eval-step-N for a checkpoint)" };
         var cmd = new Command("eval", "Evaluate a trained model against OpenCV SIFT and ORB: MMA@1..10 px, matches, homography accuracy; Markdown report and plots.");
-        foreach (var o in new Option[] { run, checkpoint, pairs, outDir, Cli.Set }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { run, checkpoint, pairs, posePairs, poseImages, outDir, Cli.Set }) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Guard(() =>
         {
             string? runDir = r.GetValue(run), ck = r.GetValue(checkpoint);
             if ((runDir is null) == (ck is null)) throw new ConfigException("eval: expected exactly one of --run DIR or --checkpoint FILE");
             string source = runDir ?? ck!;
             string output = r.GetValue(outDir) ?? (runDir != null ? Path.Combine(runDir, "eval") : DefaultOut(Checkpoint.Locate(ck!)));
-            return Run(source, r.GetValue(pairs), output, Cli.SetPairs(r).ToList());
+            return Run(source, r.GetValue(pairs), output, Cli.SetPairs(r).ToList(), r.GetValue(posePairs), r.GetValue(poseImages));
         }));
         return cmd;
     }
@@ -51,9 +54,14 @@ internal static class EvalCommand
             : dir.FullName + "-eval";
     }
 
-    public static int Run(string checkpointPath, string? pairsDir, string outDir, List<(string key, string value)> overrides)
+    public static int Run(string checkpointPath, string? pairsDir, string outDir, List<(string key, string value)> overrides, string? posePairs = null, string? poseImages = null)
     {
-        using var trained = TrainedModel.Open(checkpointPath, overrides, c => { if (pairsDir != null) c.Eval.Pairs = pairsDir; });
+        using var trained = TrainedModel.Open(checkpointPath, overrides, c =>
+        {
+            if (pairsDir != null) c.Eval.Pairs = pairsDir;
+            if (posePairs != null) c.Eval.PosePairs = posePairs;
+            if (poseImages != null) c.Eval.PoseImages = poseImages;
+        });
         var (info, c, model) = (trained.Info, trained.Config, trained.Model);
         OutputFolder.Create(outDir, "eval --out");
         var notes = new HashSet<string>();
@@ -71,9 +79,17 @@ internal static class EvalCommand
                             $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.Eval.RansacThreshold} px.";
             Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
             var summaries = Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
+            // Pose sets: the lead adds the synthetic held-out pose pairs (eval.synthetic_pose_pairs) here when the scenes land.
+            var poseSets = new List<PoseSet>();
+            if (c.Eval.PosePairs != null) poseSets.Add(PosePairsFile.Open(c.Eval.PosePairs, c.Eval.PoseImages, PoseResize.Parse(c.Eval.PoseResize), Cli.Warn));
+            var poseSummaries = PoseEvaluator.Run(methods, poseSets, outDir, c.Eval.PoseThreshold, Cli.Info);
             Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
             // The table needs about 110 columns; a narrower terminal gets the Markdown report, which does not wrap cells.
-            if (Cli.Interactive && AnsiConsole.Profile.Width >= 110) foreach (var g in summaries.GroupBy(s => s.Set)) AnsiConsole.Write(Table(g.Key, g.ToList()));
+            if (Cli.Interactive && AnsiConsole.Profile.Width >= 110)
+            {
+                foreach (var g in summaries.GroupBy(s => s.Set)) AnsiConsole.Write(Table(g.Key, g.ToList()));
+                if (poseSummaries.Count > 0) Console.WriteLine(PoseEvaluator.Section(poseSummaries, c.Eval.PoseThreshold));
+            }
             else Console.WriteLine(File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile)));
             return 0;
         }

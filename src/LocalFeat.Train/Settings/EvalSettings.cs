@@ -18,4 +18,10 @@ public sealed record EvalSettings
     // Longer side at most this many px in eval, extract and match (larger images are shrunk, keypoints mapped back): bounds memory.
     [JsonPropertyName("max_image_side")] public int MaxImageSide { get; set; } = 2048;
     [JsonPropertyName("pairs")] public string? Pairs { get; set; }  // an HPatches-format folder
+    [JsonPropertyName("pose_pairs")] public string? PosePairs { get; set; }  // a SuperGlue pairs file with ground truth
+    [JsonPropertyName("pose_images")] public string? PoseImages { get; set; }  // its images' folder (default: the file's folder)
+    // SuperGlue's --resize of pose-pair images: "WxH" exact, "N" longer side, "none"; K is scaled to match.
+    [JsonPropertyName("pose_resize")] public string PoseResize { get; set; } = "640x480";
+    [JsonPropertyName("pose_threshold")] public double PoseThreshold { get; set; } = 1;  // RANSAC px (SuperGlue: 1 px of the resized image)
+    [JsonPropertyName("synthetic_pose_pairs")] public int SyntheticPosePairs { get; set; } = 16;  // pose pairs of held-out photos in the default eval
 }

@@ -269,6 +269,9 @@ public sealed class TrainConfig
         ValidateRecipes();
         Check("dist.timeout_s", Dist.TimeoutS, Dist.TimeoutS is >= 1 and <= 86400, "a number of seconds in [1, 86400]");
         Check("dist.bucket_mb", Dist.BucketMb, Dist.BucketMb is > 0 and <= 4096, "a number of MB in (0, 4096]");
+        Check("eval.pose_threshold", e.PoseThreshold, e.PoseThreshold > 0 && double.IsFinite(e.PoseThreshold), "a number > 0");
+        Check("eval.synthetic_pose_pairs", e.SyntheticPosePairs, e.SyntheticPosePairs >= 0, "an integer ≥ 0");
+        LocalFeat.Train.Evaluation.Pose.PoseResize.Parse(e.PoseResize);
         if (m.Kind == LocalFeat.Models.FeatureNetKind.Tiny && m.Vgg16Weights != null)
             throw new ConfigException($"config 'model.vgg16_weights': only used with model.kind vgg16, got '{m.Vgg16Weights}' with model.kind tiny");
     }

@@ -157,6 +157,86 @@ public static class OpenCv
         return result;
     }
 
+    /// <summary>A grey uint8 [H,W] image resized to <paramref name="width"/>×<paramref name="height"/> by bilinear interpolation (cv::resize's default, as SuperGlue reads its pairs).</summary>
+    public static Tensor Resize(Tensor gray, int width, int height)
+    {
+        using var m = ToMat(gray);
+        using var resized = new Mat();
+        Call("resize", $"{width}x{height}", () => { Cv2.Resize(m, resized, new OpenCvSharp.Size(width, height), 0, 0, InterpolationFlags.Linear); return 0; });
+        return ToTensor(resized);
+    }
+
+    /// <summary>An image [H,W] or [H,W,C] turned by <paramref name="quarterTurns"/> × 90° counter-clockwise, as numpy's <c>rot90(image, k)</c>.</summary>
+    public static Tensor Rot90(Tensor image, int quarterTurns)
+    {
+        int k = ((quarterTurns % 4) + 4) % 4;
+        if (k == 0) return image.alias();
+        using var m = ToMat(image);
+        using var turned = new Mat();
+        var code = k switch { 1 => RotateFlags.Rotate90Counterclockwise, 2 => RotateFlags.Rotate180, _ => RotateFlags.Rotate90Clockwise };
+        Cv2.Rotate(m, turned, code);
+        return ToTensor(turned);
+    }
+
+    /// <summary>
+    /// cv::findEssentialMat with RANSAC and the identity camera (points already normalised, x/y interleaved): the
+    /// candidate essential matrices (row-major 3×3 each; OpenCV may stack several) and the inlier mask, or none.
+    /// </summary>
+    public static List<double[]> FindEssentialMat(double[] points0, double[] points1, double threshold, double confidence, bool[] inliers)
+    {
+        int n = points0.Length / 2;
+        if (points1.Length != points0.Length) throw new ArgumentException($"argument 'points1': expected {points0.Length} values as points0, got {points1.Length}", nameof(points1));
+        if (inliers.Length != n) throw new ArgumentException($"argument 'inliers': expected length {n}, got {inliers.Length}", nameof(inliers));
+        using var a = PointMat(points0);
+        using var b = PointMat(points1);
+        using var eye = Mat.Eye(3, 3, MatType.CV_64FC1).ToMat();
+        using var mask = new Mat();
+        using var e = Call("findEssentialMat", $"{n} points", () => Cv2.FindEssentialMat(a, b, eye, EssentialMatMethod.Ransac, confidence, threshold, mask));
+        var result = new List<double[]>();
+        int rows = e.Rows;
+        if (e.Empty() || e.Cols != 3) return result;
+        for (int s = 0; s + 3 <= rows; s += 3)
+        {
+            var one = new double[9];
+            for (int i = 0; i < 9; i++) one[i] = e.At<double>(s + i / 3, i % 3);
+            result.Add(one);
+        }
+        for (int i = 0; i < n; i++) inliers[i] = !mask.Empty() && mask.At<byte>(i) != 0;
+        return result;
+    }
+
+    /// <summary>
+    /// cv::recoverPose of one essential matrix on normalised points (identity camera, distance threshold
+    /// <paramref name="distanceThreshold"/>) restricted to <paramref name="mask"/>: the points passing the cheirality
+    /// check, R (row-major 3×3) and the unit translation t.
+    /// </summary>
+    public static (int count, double[] r, double[] t) RecoverPose(double[] essential, double[] points0, double[] points1, bool[] mask, double distanceThreshold)
+    {
+        int n = points0.Length / 2;
+        using var a = PointMat(points0);
+        using var b = PointMat(points1);
+        using var eye = Mat.Eye(3, 3, MatType.CV_64FC1).ToMat();
+        using var e = new Mat(3, 3, MatType.CV_64FC1);
+        Marshal.Copy(essential, 0, e.Data, 9);
+        using var m = new Mat(n, 1, MatType.CV_8UC1);
+        Marshal.Copy(mask.Select(v => v ? (byte)1 : (byte)0).ToArray(), 0, m.Data, n);
+        using var r = new Mat();
+        using var t = new Mat();
+        using var points3d = new Mat();
+        int count = Call("recoverPose", $"{n} points", () => Cv2.RecoverPose(e, a, b, eye, r, t, distanceThreshold, m, points3d));
+        var rv = new double[9];
+        for (int i = 0; i < 9; i++) rv[i] = r.At<double>(i / 3, i % 3);
+        return (count, rv, [t.At<double>(0), t.At<double>(1), t.At<double>(2)]);
+    }
+
+    // N×1 two-channel double points, the layout OpenCV's calib3d functions take.
+    private static Mat PointMat(double[] xy)
+    {
+        var m = new Mat(xy.Length / 2, 1, MatType.CV_64FC2);
+        if (xy.Length > 0) Marshal.Copy(xy, 0, m.Data, xy.Length);
+        return m;
+    }
+
     /// <summary>A rows×cols matrix (the first top-level node) of an OpenCV FileStorage file (XML/YAML/JSON), row-major.</summary>
     public static double[] ReadMatrix(string path, int rows, int cols)
     {
