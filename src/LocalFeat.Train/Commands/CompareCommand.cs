@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using LocalFeat.Train.Evaluation;
+using LocalFeat.Train.Evaluation.Pose;
 using LocalFeat.Train.Settings;
 using LocalFeat.Train.Training;
 
@@ -111,7 +112,8 @@ internal static class CompareCommand
             string header = $"Recipes {string.Join(", ", runs.Select(r => TrainConfig.EnumName(r.Recipe)))} trained with the same budget ({budget}); " +
                             $"detection {TrainConfig.EnumName(c.Eval.Detection)}, {c.Eval.Budget} keypoints; SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.Eval.RansacThreshold} px. Matches drawn: {TrainConfig.EnumName(runs[0].Recipe)}.";
             var summaries = Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
-            string table = Table(header, runs, summaries);
+            var poses = PoseEvaluator.Run(methods, PairSets.StandardPoses(c, Cli.Warn), outDir, c.Eval.PoseThreshold, Cli.Info);
+            string table = Table(header, runs, summaries, poses);
             File.WriteAllText(Path.Combine(outDir, TableFile), table);
             Console.WriteLine(table);
             Cli.Info($"compare: table {Path.Combine(outDir, TableFile)}, plot {Path.Combine(outDir, Evaluator.MmaPlotFile)}, full report {Path.Combine(outDir, Evaluator.ReportFile)}");
@@ -124,8 +126,9 @@ internal static class CompareCommand
         }
     }
 
-    /// <summary>One row per method: training time and last loss (recipes), then MMA@3, H@3px and matches per set.</summary>
-    private static string Table(string header, List<Trained> runs, List<SetSummary> summaries)
+    /// <summary>One row per method: training time and last loss (recipes), then MMA@3, H@3px and matches per homography set,
+    /// pose AUC@5/10/20° per pose set.</summary>
+    private static string Table(string header, List<Trained> runs, List<SetSummary> summaries, List<PoseSummary> poses)
     {
         static string F(double v) => v.ToString("F3", CultureInfo.InvariantCulture);
         var setNames = summaries.Select(s => s.Set).Distinct().ToList();
@@ -136,7 +139,10 @@ internal static class CompareCommand
             int pairs = summaries.First(x => x.Set == s).Pairs;
             sb.Append(CultureInfo.InvariantCulture, $" {s} ({pairs}) MMA@3 | H@3px | matches |");
         }
-        sb.Append("\n|---|---:|---:|").Append(string.Concat(setNames.Select(_ => "---:|---:|---:|"))).Append('\n');
+        var poseSets = poses.Select(p => p.Set).Distinct().ToList();
+        foreach (var s in poseSets)
+            sb.Append(CultureInfo.InvariantCulture, $" {s} ({poses.First(x => x.Set == s).Pairs}) AUC@5° | AUC@10° | AUC@20° |");
+        sb.Append("\n|---|---:|---:|").Append(string.Concat(setNames.Concat(poseSets).Select(_ => "---:|---:|---:|"))).Append('\n');
         foreach (var method in summaries.Select(s => s.Method).Distinct())
         {
             var run = runs.FirstOrDefault(r => TrainConfig.EnumName(r.Recipe) == method);
@@ -148,9 +154,14 @@ internal static class CompareCommand
                 var r = summaries.First(x => x.Set == s && x.Method == method);
                 sb.Append(CultureInfo.InvariantCulture, $" {F(r.Mma[2])} | {F(r.HomographyAccuracy[1])} | {r.Matches:F0} |");
             }
+            foreach (var s in poseSets)
+            {
+                var p = poses.First(x => x.Set == s && x.Method == method);
+                sb.Append(CultureInfo.InvariantCulture, $" {100 * p.Auc[0]:F1} | {100 * p.Auc[1]:F1} | {100 * p.Auc[2]:F1} |");
+            }
             sb.Append('\n');
         }
-        sb.Append("\nMMA@3: share of mutual nearest-neighbour matches within 3 px of the ground truth (mean over pairs); H@3px: share of pairs whose RANSAC homography moves the corners by ≤ 3 px. ")
+        sb.Append("\nMMA@3: share of mutual nearest-neighbour matches within 3 px of the ground truth (mean over pairs); H@3px: share of pairs whose RANSAC homography moves the corners by ≤ 3 px; AUC@x°: SuperGlue's pose AUC (%) of the relative-pose error up to x°. ")
           .Append(CultureInfo.InvariantCulture, $"Plot: `{Evaluator.MmaPlotFile}`; every threshold in `{Evaluator.ReportFile}`.\n");
         return sb.ToString();
     }

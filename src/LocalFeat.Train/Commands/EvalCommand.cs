@@ -79,10 +79,7 @@ internal static class EvalCommand
                             $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.Eval.RansacThreshold} px.";
             Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
             var summaries = Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
-            // Pose sets: the lead adds the synthetic held-out pose pairs (eval.synthetic_pose_pairs) here when the scenes land.
-            var poseSets = new List<PoseSet>();
-            if (c.Eval.PosePairs != null) poseSets.Add(PosePairsFile.Open(c.Eval.PosePairs, c.Eval.PoseImages, PoseResize.Parse(c.Eval.PoseResize), Cli.Warn));
-            var poseSummaries = PoseEvaluator.Run(methods, poseSets, outDir, c.Eval.PoseThreshold, Cli.Info);
+            var poseSummaries = PoseEvaluator.Run(methods, PairSets.StandardPoses(c, Cli.Warn), outDir, c.Eval.PoseThreshold, Cli.Info);
             Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
             // The table needs about 110 columns; a narrower terminal gets the Markdown report, which does not wrap cells.
             if (Cli.Interactive && AnsiConsole.Profile.Width >= 110)

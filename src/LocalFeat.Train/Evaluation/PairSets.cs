@@ -11,6 +11,20 @@ public static class PairSets
 {
     public const string GrafSet = "graf1→graf3";
     public const string SyntheticSet = "synthetic held-out";
+    public const string SyntheticPoseSet = "synthetic held-out poses";
+
+    /// <summary>
+    /// The pose sets every evaluation uses (eval and compare): the synthetic 3-D scenes of held-out photos
+    /// (eval.synthetic_pose_pairs) and the SuperGlue pairs file of eval.pose_pairs when set. Each pair is disposed by
+    /// <see cref="Pose.PoseEvaluator"/> after its evaluation.
+    /// </summary>
+    public static List<Pose.PoseSet> StandardPoses(TrainConfig c, Action<string> warn)
+    {
+        var sets = new List<Pose.PoseSet>();
+        if (c.Eval.SyntheticPosePairs > 0) sets.Add(Pose.PoseSet.Of(SyntheticPoseSet, SyntheticPoses(c, c.Eval.SyntheticPosePairs, warn)));
+        if (c.Eval.PosePairs != null) sets.Add(Pose.PosePairsFile.Open(c.Eval.PosePairs, c.Eval.PoseImages, Pose.PoseResize.Parse(c.Eval.PoseResize), warn));
+        return sets;
+    }
 
     /// <summary>
     /// The pair sets every evaluation uses (eval and compare): graf1→graf3, the synthetic held-out pairs, and the HPatches folder of

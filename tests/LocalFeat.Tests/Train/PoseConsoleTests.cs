@@ -35,7 +35,7 @@ public class PoseConsoleTests
         File.WriteAllLines(list, [lines[0], lines[4], lines[5]]);
         string outDir = Path.Combine(TrainFixture.TempDir("pose-eval"), "out");
         var (code, stdout, err) = ConsoleProcess.Run(["eval", "--checkpoint", Checkpointed.Value, "--pose-pairs", list, "--images", Path.GetDirectoryName(pairs)!,
-            "--out", outDir, "--set", "eval.synthetic_pairs=0", "--set", "eval.budget=1000", "--set", "eval.pose_resize=480", "--set", "eval.dense=false"], timeoutS: 300);
+            "--out", outDir, "--set", "eval.synthetic_pairs=0", "--set", "eval.synthetic_pose_pairs=0", "--set", "eval.budget=1000", "--set", "eval.pose_resize=480", "--set", "eval.dense=false"], timeoutS: 300);
         Assert.True(code == 0, err);
         string report = File.ReadAllText(Path.Combine(outDir, Evaluator.ReportFile));
         Assert.Contains("## Relative pose", report);
@@ -59,7 +59,7 @@ public class PoseConsoleTests
         string dir = TrainFixture.TempDir("pose-badfile"), list = Path.Combine(dir, "pairs.txt");
         File.WriteAllText(list, "# header\na.png b.png 0 0 1 2 3\n");
         var (code, _, err) = ConsoleProcess.Run(["eval", "--checkpoint", Checkpointed.Value, "--pose-pairs", list, "--out", TrainFixture.TempDir("pose-badout"),
-            "--set", "eval.synthetic_pairs=0"]);
+            "--set", "eval.synthetic_pairs=0", "--set", "eval.synthetic_pose_pairs=0"]);
         Assert.Equal(1, code);
         var lines = err.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
         Assert.Equal($"error: pose pairs '{list}' line 2: expected 38 whitespace-separated fields (name0 name1 rot0 rot1 K0[9] K1[9] T_0to1[16]), got 7", Assert.Single(lines));

@@ -270,7 +270,7 @@ public class CompareTests
         {
             ("data.images", TrainFixture.Photos3WithCorrupt), ("data.crop_size", "96"), ("data.min_correspondences", "16"),
             ("run.steps", "2"), ("run.checkpoint_every", "2"), ("run.log_every", "1"), ("run.seed", "7"), ("run.threads", "2"),
-            ("optimizer.warmup_steps", "0"), ("eval.budget", "100"), ("eval.max_image_side", "320"), ("eval.synthetic_pairs", "1"),
+            ("optimizer.warmup_steps", "0"), ("eval.budget", "100"), ("eval.max_image_side", "320"), ("eval.synthetic_pairs", "1"), ("eval.synthetic_pose_pairs", "1"),
         };
         var recipes = LocalFeat.Train.Commands.CompareCommand.ParseRecipes(null);
         Assert.Equal([Recipe.D2net, Recipe.Tasp, Recipe.Hndesc, Recipe.Tpr], recipes);
@@ -285,6 +285,7 @@ public class CompareTests
         Assert.Equal(6, rows.Count);  // four recipes, SIFT, ORB
         foreach (var r in recipes) Assert.Contains(rows, l => l.StartsWith($"| {TrainConfig.EnumName(r)} |", StringComparison.Ordinal));
         Assert.Contains("graf1→graf3", table);
+        Assert.Contains($"{LocalFeat.Train.Evaluation.PairSets.SyntheticPoseSet} (1) AUC@5°", table);
         Assert.True(new FileInfo(Path.Combine(outDir, LocalFeat.Train.Evaluation.Evaluator.MmaPlotFile)).Length > 1000);
 
         // Again: nothing retrained (the runs are at the budget), the same models evaluated again give the same metrics.

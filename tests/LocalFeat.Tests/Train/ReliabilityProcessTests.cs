@@ -16,7 +16,7 @@ public class ReliabilityProcessTests
     private static string[] Small(string outDir, string? images = null, long steps = 2) =>
     [
         "train", "--out", outDir, "--images", images ?? TrainFixture.Photos3WithCorrupt, "--steps", steps.ToString(), "--no-eval",
-        "--set", "data.crop_size=96", "--set", "data.min_correspondences=16", "--set", "eval.synthetic_pairs=0", "--set", "run.threads=2",
+        "--set", "data.crop_size=96", "--set", "data.min_correspondences=16", "--set", "eval.synthetic_pairs=0", "--set", "eval.synthetic_pose_pairs=0", "--set", "run.threads=2",
     ];
 
     private static readonly Lazy<string> TrainedRun = new(() =>
@@ -95,7 +95,7 @@ public class ReliabilityProcessTests
         Assert.Equal($"error: file system: run folder (--out / config 'run.out') '{file}' is a file, expected a folder", OneError(code, err));
         (code, _, err) = ConsoleProcess.Run(["extract", "--checkpoint", TrainedRun.Value, "--images", TrainFixture.Photos3WithCorrupt, "--out", file]);
         Assert.Equal($"error: file system: extract --out '{file}' is a file, expected a folder", OneError(code, err));
-        (code, _, err) = ConsoleProcess.Run(["eval", "--run", TrainedRun.Value, "--out", file, "--set", "eval.synthetic_pairs=0"]);
+        (code, _, err) = ConsoleProcess.Run(["eval", "--run", TrainedRun.Value, "--out", file, "--set", "eval.synthetic_pairs=0", "--set", "eval.synthetic_pose_pairs=0"]);
         Assert.Equal($"error: file system: eval --out '{file}' is a file, expected a folder", OneError(code, err));
         Assert.Equal("x", File.ReadAllText(file));
     }
@@ -319,7 +319,7 @@ public class ReliabilityProcessTests
         }
         WriteImage(seq, "3.ppm", 1, 1);
         foreach (var k in new[] { 2, 3 }) File.WriteAllText(Path.Combine(seq, $"H_1_{k}"), "1 0 0\n0 1 0\n0 0 1\n");
-        var (code, stdout, err) = ConsoleProcess.Run(["eval", "--run", TrainedRun.Value, "--pairs", root, "--out", TrainFixture.TempDir("hp-out"), "--set", "eval.synthetic_pairs=0"]);
+        var (code, stdout, err) = ConsoleProcess.Run(["eval", "--run", TrainedRun.Value, "--pairs", root, "--out", TrainFixture.TempDir("hp-out"), "--set", "eval.synthetic_pairs=0", "--set", "eval.synthetic_pose_pairs=0"]);
         Assert.True(code == 0, err);
         Assert.Contains($"skipping v_tiny 1→3: cv::imread('{Path.Combine(seq, "3.ppm")}'): 1×1 px", err);
         Assert.Contains($"HPatches {Path.GetFileName(root)}", stdout);  // the set of the remaining pair was evaluated

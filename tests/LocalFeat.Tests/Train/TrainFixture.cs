@@ -49,7 +49,7 @@ public static class TrainFixture
             Run = new() { Out = outDir, Steps = steps, CheckpointEvery = 2, LogEvery = 1, Seed = 7, Threads = 2 },
             Optimizer = new() { BatchSize = 2, WarmupSteps = 0 },
             Data = new() { Images = Photos3WithCorrupt, CropSize = 96, MinCorrespondences = 16 },
-            Eval = new() { SyntheticPairs = 0 },
+            Eval = new() { SyntheticPairs = 0, SyntheticPosePairs = 0 },
         };
         c.Validate();
         return c;

@@ -31,7 +31,7 @@ public class DataParallelProcessTests
     private static string[] Args(string outDir, long steps, params string[] more) =>
     [
         "train", "--out", outDir, "--images", TrainFixture.Photos3WithCorrupt, "--steps", steps.ToString(CultureInfo.InvariantCulture),
-        "--set", "data.crop_size=96", "--set", "data.min_correspondences=16", "--set", "eval.synthetic_pairs=0", "--set", "run.threads=1",
+        "--set", "data.crop_size=96", "--set", "data.min_correspondences=16", "--set", "eval.synthetic_pairs=0", "--set", "eval.synthetic_pose_pairs=0", "--set", "run.threads=1",
         "--set", "optimizer.batch_size=4", "--set", "run.checkpoint_every=5", "--set", "run.log_every=5", "--set", "dist.timeout_s=10", .. more,
     ];
 
