@@ -16,6 +16,13 @@ public sealed class TrainingPair : IDisposable
     public Tensor? Points2 { get; init; }
     public required string Source { get; init; }
 
+    /// <summary>A scene pair's crops with its correspondences and points (taken over; its views' depths are dropped).</summary>
+    public static TrainingPair FromScene(Scenes.ScenePair pair, Scenes.DepthMatches matches) => new()
+    {
+        Image1 = pair.Image1, Image2 = pair.Image2, Matches = matches.Matches,
+        Points1 = matches.Points1, Points2 = matches.Points2, Source = pair.Source,
+    };
+
     public void Dispose()
     {
         Image1.Dispose();

@@ -233,7 +233,7 @@ public class SceneTests
     }
 
     [Fact]
-    public void ScenePairs_BuildBatchesWithPoints_AndTrainEndToEnd()
+    public void ScenePairs_BuildBatchesWithPoints_TrainEndToEnd_AndResumeBitForBit()
     {
         var c = TrainFixture.Config(TrainFixture.TempDir("scenes"), steps: 3);
         c.Data.Source = DataSource.Scenes;
@@ -248,8 +248,23 @@ public class SceneTests
         var outcome = TrainSession.Run(c, null, new RecordingProgress(), CancellationToken.None);
         Assert.Equal(3, outcome.FinalStep);
         Assert.True(outcome.LastLoss is > 0 and < 10, $"last loss {outcome.LastLoss}");
-        var losses = TrainSession.ReadLosses(c.Run.Out);
-        Assert.Equal(3, losses.Count);
+        Assert.Equal(3, TrainSession.ReadLosses(c.Run.Out).Count);
+
+        // Stopped after step 1 and resumed: the same losses and the same weights, bit for bit (scene draws depend on (seed, step) only).
+        var b = TrainFixture.Config(TrainFixture.TempDir("scenes-resume"), steps: 3);
+        b.Data.Source = DataSource.Scenes;
+        using var cts = new CancellationTokenSource();
+        Assert.True(TrainSession.Run(b, null, new RecordingProgress(cts, stopAfter: 1), cts.Token).Interrupted);
+        var info = Checkpoint.ReadInfo(b.Run.Out);
+        Assert.Equal(3, TrainSession.Run(info.Config, info, new RecordingProgress(), CancellationToken.None).FinalStep);
+        static string[] Rows(string dir) => File.ReadLines(Path.Combine(dir, TrainSession.MetricsFile)).Skip(1)
+            .Select(l => string.Join(',', l.Split(',').Take(6))).ToArray();
+        Assert.Equal(Rows(c.Run.Out), Rows(b.Run.Out));
+        using var modelA = Checkpoint.LoadModel(Checkpoint.ReadInfo(c.Run.Out));
+        using var modelB = Checkpoint.LoadModel(Checkpoint.ReadInfo(b.Run.Out));
+        var pb = modelB.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().data<float>().ToArray());
+        foreach (var (name, pa) in modelA.named_parameters())
+            Assert.True(pa.detach().data<float>().ToArray().AsSpan().SequenceEqual(pb[name]), $"parameter {name} differs after resume");
     }
 
     [Theory]

@@ -24,11 +24,7 @@ public sealed class MegaDepthSource(MegaDepthFolder folder, PairSettings setting
     public TrainingPair Draw(ulong seed)
     {
         var (pair, matches) = Build(seed, augment: true);
-        return new TrainingPair
-        {
-            Image1 = pair.Image1, Image2 = pair.Image2, Matches = matches.Matches,
-            Points1 = matches.Points1, Points2 = matches.Points2, Source = pair.Source,
-        };
+        return TrainingPair.FromScene(pair, matches);
     }
 
     public ScenePair Sample(ulong seed, bool augment = true)

@@ -38,11 +38,7 @@ public sealed class SceneSampler : IPairSource
     public TrainingPair Draw(ulong seed)
     {
         var (pair, matches) = Build(seed, augment: true);
-        return new TrainingPair
-        {
-            Image1 = pair.Image1, Image2 = pair.Image2, Matches = matches.Matches,
-            Points1 = matches.Points1, Points2 = matches.Points2, Source = pair.Source,
-        };
+        return TrainingPair.FromScene(pair, matches);
     }
 
     /// <summary>The scene pair of one seed (cameras, depths, pose), augmented as for training or not.</summary>
