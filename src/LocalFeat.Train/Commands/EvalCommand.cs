@@ -18,7 +18,7 @@ internal static class EvalCommand
         var posePairs = new Option<string?>("--pose-pairs") { Description = "SuperGlue pairs file with ground truth (name0 name1 rot0 rot1 K0[9] K1[9] T_0to1[16] per line): relative-pose AUC@5/10/20°" };
         var poseImages = new Option<string?>("--images") { Description = "Folder the --pose-pairs image names are relative to (default: the pairs file's folder)" };
         var outDir = new Option<string?>("--out") { Description = "Report folder (default: RUN/eval for --run, RUN/eval-step-N for a checkpoint)" };
-        var cmd = new Command("eval", "Evaluate a trained model against OpenCV SIFT and ORB: MMA@1..10 px, matches, homography accuracy; Markdown report and plots.");
+        var cmd = new Command("eval", "Evaluate a trained model against OpenCV SIFT and ORB: MMA@1..10 px, matches, homography accuracy, and relative-pose AUC@5/10/20° with --pose-pairs; Markdown report and plots.");
         foreach (var o in new Option[] { run, checkpoint, pairs, posePairs, poseImages, outDir, Cli.Set }) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Guard(() =>
         {
@@ -78,8 +78,10 @@ internal static class EvalCommand
                             $", budget {c.Eval.Budget} keypoints, {(c.Eval.Dense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +
                             $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.Eval.RansacThreshold} px.";
             Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
+            // Pose sets first: a malformed pairs file stops before any evaluation runs.
+            var poseSets = PairSets.StandardPoses(c, Cli.Warn);
             var summaries = Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
-            var poseSummaries = PoseEvaluator.Run(methods, PairSets.StandardPoses(c, Cli.Warn), outDir, c.Eval.PoseThreshold, Cli.Info);
+            var poseSummaries = PoseEvaluator.Run(methods, poseSets, outDir, c.Eval.PoseThreshold, Cli.Info);
             Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
             // The table needs about 110 columns; a narrower terminal gets the Markdown report, which does not wrap cells.
             if (Cli.Interactive && AnsiConsole.Profile.Width >= 110)
