@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using LocalFeat.Train.Evaluation;
+using LocalFeat.Train.Evaluation.Sweeps;
 using LocalFeat.Train.Training;
 
 namespace LocalFeat.Train.Commands;
@@ -14,16 +15,19 @@ internal static class EvalCommand
         var run = new Option<string?>("--run") { Description = "Run folder of localfeat train (its latest checkpoint)" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "A checkpoint folder or its state.json / model.safetensors" };
         var pairs = new Option<string?>("--pairs") { Description = "HPatches-format folder (v_*/i_* sequences with 1.ppm…6.ppm and H_1_k) to evaluate as well" };
+        var sweep = new Option<string?>("--sweep") { Description = $"Robustness sweeps instead of eval.sweeps: {Sweep.Names} (comma-separated), or none" };
         var outDir = new Option<string?>("--out") { Description = "Report folder (default: RUN/eval for --run, RUN/eval-step-N for a checkpoint)" };
         var cmd = new Command("eval", "Evaluate a trained model against OpenCV SIFT and ORB: MMA@1..10 px, matches, homography accuracy; Markdown report and plots.");
-        foreach (var o in new Option[] { run, checkpoint, pairs, outDir, Cli.Set }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { run, checkpoint, pairs, sweep, outDir, Cli.Set }) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Guard(() =>
         {
             string? runDir = r.GetValue(run), ck = r.GetValue(checkpoint);
             if ((runDir is null) == (ck is null)) throw new ConfigException("eval: expected exactly one of --run DIR or --checkpoint FILE");
             string source = runDir ?? ck!;
             string output = r.GetValue(outDir) ?? (runDir != null ? Path.Combine(runDir, "eval") : DefaultOut(Checkpoint.Locate(ck!)));
-            return Run(source, r.GetValue(pairs), output, Cli.SetPairs(r).ToList());
+            var overrides = Cli.SetPairs(r).ToList();
+            if (r.GetValue(sweep) is { } sw) overrides.Add(("eval.sweeps", sw));
+            return Run(source, r.GetValue(pairs), output, overrides);
         }));
         return cmd;
     }
@@ -51,6 +55,21 @@ internal static class EvalCommand
             : dir.FullName + "-eval";
     }
 
+    // eval.sweeps on the held-out photos, appended to the report.
+    private static void RunSweeps(IReadOnlyList<IFeatureExtractor> methods, TrainConfig c, string outDir)
+    {
+        var sweeps = Sweep.ParseList(c.Eval.Sweeps);
+        if (sweeps.Count == 0) return;
+        var photos = SweepRunner.Photos(c.Data.Images, c.Eval.SweepPhotos, Cli.Warn);
+        try
+        {
+            if (photos.Count == 0) return;
+            var points = SweepRunner.Run(methods, sweeps, photos, c.Eval.SweepSize, c.Eval.RansacThreshold, outDir, Cli.Info);
+            File.AppendAllText(Path.Combine(outDir, Evaluator.ReportFile), Environment.NewLine + SweepRunner.Markdown(points, photos.Count, c.Eval.SweepSize));
+        }
+        finally { foreach (var (_, t) in photos) t.Dispose(); }
+    }
+
     public static int Run(string checkpointPath, string? pairsDir, string outDir, List<(string key, string value)> overrides)
     {
         using var trained = TrainedModel.Open(checkpointPath, overrides, c => { if (pairsDir != null) c.Eval.Pairs = pairsDir; });
@@ -76,6 +95,7 @@ internal static class EvalCommand
                             $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.Eval.RansacThreshold} px.";
             Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
             var summaries = Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
+            RunSweeps(methods, c, outDir);
             Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
             // The table needs about 110 columns; a narrower terminal gets the Markdown report, which does not wrap cells.
             if (Cli.Interactive && AnsiConsole.Profile.Width >= 110) foreach (var g in summaries.GroupBy(s => s.Set)) AnsiConsole.Write(Table(g.Key, g.ToList()));

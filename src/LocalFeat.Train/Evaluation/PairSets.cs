@@ -32,7 +32,7 @@ public static class PairSets
     {
         if (count == 0) return [];
         var folder = new ImageFolder(c.Data.Images);
-        var names = folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).ToList();
+        var names = HeldOutPhotos(folder);
         if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{folder.Root}': no synthetic pairs"); return []; }
         var images = folder.Load(names, warn);
         try
@@ -49,6 +49,10 @@ public static class PairSets
         }
         finally { foreach (var (_, t) in images) t.Dispose(); }
     }
+
+    /// <summary>The held-out photos other than graf1/graf3 (the synthetic pairs' and the sweeps' sources).</summary>
+    public static List<string> HeldOutPhotos(ImageFolder folder) =>
+        folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).ToList();
 
     private static Tensor ToUInt8(Tensor x01) => (x01[0] * 255.0).round().clamp(0, 255).to(ScalarType.Byte).contiguous().DetachFromDisposeScope();
 

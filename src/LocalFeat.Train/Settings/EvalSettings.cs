@@ -18,4 +18,10 @@ public sealed record EvalSettings
     // Longer side at most this many px in eval, extract and match (larger images are shrunk, keypoints mapped back): bounds memory.
     [JsonPropertyName("max_image_side")] public int MaxImageSide { get; set; } = 2048;
     [JsonPropertyName("pairs")] public string? Pairs { get; set; }  // an HPatches-format folder
+    // Robustness sweeps of every eval (comma-separated names of Evaluation/Sweeps/Sweep.Known, "all", or "none"); --sweep overrides.
+    [JsonPropertyName("sweeps")] public string Sweeps { get; set; } = "rotation_short,scale_short";
+    [JsonPropertyName("sweep_photos")] public int SweepPhotos { get; set; } = 6;  // held-out photos per sweep step
+    [JsonPropertyName("sweep_size")] public int SweepSize { get; set; } = 256;  // side of a sweep's crops, px
+    // Image scales of D2-Net's multiscale pyramid (comma-separated, ascending, e.g. "0.5,1,2"; "1" = single scale).
+    [JsonPropertyName("scales")] public string Scales { get; set; } = "1";
 }
