@@ -252,6 +252,8 @@ public sealed class TrainConfig
         catch (FormatException x) { throw new ConfigException($"config 'eval.sweeps': {x.Message}, got '{e.Sweeps}'"); }
         try { _ = ParseScales(e.Scales); }
         catch (FormatException x) { throw new ConfigException($"config 'eval.scales': {x.Message}, got '{e.Scales}'"); }
+        if (ParseScales(e.Scales).Length > 1 && e.Detection != LocalFeat.Features.DetectionMode.Hard)
+            throw new ConfigException($"config 'eval.scales': several scales need eval.detection hard (D2-Net's pyramid), got '{e.Scales}' with detection {EnumName(e.Detection)}");
         if (m.Kind == LocalFeat.Models.FeatureNetKind.Tiny && m.Vgg16Weights != null)
             throw new ConfigException($"config 'model.vgg16_weights': only used with model.kind vgg16, got '{m.Vgg16Weights}' with model.kind tiny");
     }
