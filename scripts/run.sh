@@ -11,5 +11,7 @@ RUN="${LOCALFEAT_RUN:-$ROOT/runs/d2net-tiny}"
 # A second run.sh continues (or just re-evaluates) the run already there instead of refusing to overwrite it.
 resume=()
 [ -f "$RUN/checkpoints/latest" ] && resume=(--resume)
-# train ends with `localfeat eval` on its last checkpoint (report in $RUN/eval/report.md).
+# train ends with `localfeat eval` on its last checkpoint (report in $RUN/eval/report.md), which closes with the
+# robustness sweeps of eval.sweeps (default rotation_short, scale_short; sweep_*.png beside it). The full sweeps:
+# scripts/localfeat eval --run "$RUN" --sweep all
 "$ROOT/scripts/localfeat" train --out "$RUN" "${resume[@]}" "$@"

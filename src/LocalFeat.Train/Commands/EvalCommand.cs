@@ -3,6 +3,7 @@ using System.Globalization;
 using Spectre.Console;
 using LocalFeat.Train.Evaluation;
 using LocalFeat.Train.Evaluation.Pose;
+using LocalFeat.Train.Evaluation.Sweeps;
 using LocalFeat.Train.Training;
 
 namespace LocalFeat.Train.Commands;
@@ -17,16 +18,19 @@ internal static class EvalCommand
         var pairs = new Option<string?>("--pairs") { Description = "HPatches-format folder (v_*/i_* sequences with 1.ppm…6.ppm and H_1_k) to evaluate as well" };
         var posePairs = new Option<string?>("--pose-pairs") { Description = "SuperGlue pairs file with ground truth (name0 name1 rot0 rot1 K0[9] K1[9] T_0to1[16] per line): relative-pose AUC@5/10/20°" };
         var poseImages = new Option<string?>("--images") { Description = "Folder the --pose-pairs image names are relative to (default: the pairs file's folder)" };
+        var sweep = new Option<string?>("--sweep") { Description = $"Robustness sweeps instead of eval.sweeps: {Sweep.Names} (comma-separated), or none" };
         var outDir = new Option<string?>("--out") { Description = "Report folder (default: RUN/eval for --run, RUN/eval-step-N for a checkpoint)" };
-        var cmd = new Command("eval", "Evaluate a trained model against OpenCV SIFT and ORB: MMA@1..10 px, matches, homography accuracy, and relative-pose AUC@5/10/20° with --pose-pairs; Markdown report and plots.");
-        foreach (var o in new Option[] { run, checkpoint, pairs, posePairs, poseImages, outDir, Cli.Set }) cmd.Options.Add(o);
+        var cmd = new Command("eval", "Evaluate a trained model against OpenCV SIFT and ORB: MMA@1..10 px, matches, homography accuracy, and relative-pose AUC@5/10/20° with --pose-pairs, robustness sweeps; Markdown report and plots.");
+        foreach (var o in new Option[] { run, checkpoint, pairs, posePairs, poseImages, sweep, outDir, Cli.Set }) cmd.Options.Add(o);
         cmd.SetAction(r => Cli.Guard(() =>
         {
             string? runDir = r.GetValue(run), ck = r.GetValue(checkpoint);
             if ((runDir is null) == (ck is null)) throw new ConfigException("eval: expected exactly one of --run DIR or --checkpoint FILE");
             string source = runDir ?? ck!;
             string output = r.GetValue(outDir) ?? (runDir != null ? Path.Combine(runDir, "eval") : DefaultOut(Checkpoint.Locate(ck!)));
-            return Run(source, r.GetValue(pairs), output, Cli.SetPairs(r).ToList(), r.GetValue(posePairs), r.GetValue(poseImages));
+            var overrides = Cli.SetPairs(r).ToList();
+            if (r.GetValue(sweep) is { } sw) overrides.Add(("eval.sweeps", sw));
+            return Run(source, r.GetValue(pairs), output, overrides, r.GetValue(posePairs), r.GetValue(poseImages));
         }));
         return cmd;
     }
@@ -54,6 +58,21 @@ internal static class EvalCommand
             : dir.FullName + "-eval";
     }
 
+    // eval.sweeps on the held-out photos, appended to the report.
+    private static void RunSweeps(IReadOnlyList<IFeatureExtractor> methods, TrainConfig c, string outDir)
+    {
+        var sweeps = Sweep.ParseList(c.Eval.Sweeps);
+        if (sweeps.Count == 0) return;
+        var photos = SweepRunner.Photos(c.Data.Images, c.Eval.SweepPhotos, Cli.Warn);
+        try
+        {
+            if (photos.Count == 0) return;
+            var points = SweepRunner.Run(methods, sweeps, photos, c.Eval.SweepSize, c.Eval.RansacThreshold, outDir, Cli.Info);
+            File.AppendAllText(Path.Combine(outDir, Evaluator.ReportFile), Environment.NewLine + SweepRunner.Markdown(points, photos.Count, c.Eval.SweepSize));
+        }
+        finally { foreach (var (_, t) in photos) t.Dispose(); }
+    }
+
     public static int Run(string checkpointPath, string? pairsDir, string outDir, List<(string key, string value)> overrides, string? posePairs = null, string? poseImages = null)
     {
         using var trained = TrainedModel.Open(checkpointPath, overrides, c =>
@@ -75,13 +94,14 @@ internal static class EvalCommand
         {
             string header = $"Model **{Checkpoint.ModelName(model.Kind)}** from `{info.Folder}` (step {info.Step}); detection **{TrainConfig.EnumName(c.Eval.Detection)}**" +
                             (c.Eval.Detection == LocalFeat.Features.DetectionMode.Hard ? $" (edge threshold {c.Eval.EdgeThreshold})" : " (soft score, 3×3 NMS)") +
-                            $", budget {c.Eval.Budget} keypoints, {(c.Eval.Dense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}; " +
+                            $", budget {c.Eval.Budget} keypoints, {(c.Eval.Dense ? $"dense features (stride {model.StrideFor(true)})" : $"stride {model.Stride}")}, image scales {c.Eval.Scales}; " +
                             $"SIFT and ORB (OpenCV) at the same budget; RANSAC threshold {c.Eval.RansacThreshold} px.";
             Cli.Info($"localfeat eval: {info.Folder} → {Path.GetFullPath(outDir)}");
             // Pose sets first: a malformed pairs file stops before any evaluation runs.
             var poseSets = PairSets.StandardPoses(c, Cli.Warn);
             var summaries = Evaluator.Run(methods, sets, new Evaluator.Options(outDir, header, c.Eval.RansacThreshold), Cli.Info);
             var poseSummaries = PoseEvaluator.Run(methods, poseSets, outDir, c.Eval.PoseThreshold, Cli.Info);
+            RunSweeps(methods, c, outDir);
             Cli.Info($"report: {Path.Combine(outDir, Evaluator.ReportFile)}");
             // The table needs about 110 columns; a narrower terminal gets the Markdown report, which does not wrap cells.
             if (Cli.Interactive && AnsiConsole.Profile.Width >= 110)

@@ -15,6 +15,21 @@ public static class Homography
         return [c, -s, 0, s, c, 0, 0, 0, 1];
     }
 
+    /// <summary><paramref name="m"/> acting about the point (<paramref name="cx"/>, <paramref name="cy"/>) instead of the origin: T(c)·m·T(−c).</summary>
+    public static double[] About(double[] m, double cx, double cy) => Chain(Translation(cx, cy), m, Translation(-cx, -cy));
+
+    /// <summary>
+    /// A plane facing the camera (focal length <paramref name="focal"/> px, principal point at the origin) seen after
+    /// rotating it by <paramref name="radians"/> about its vertical axis through the optical axis: K·(R + (I − R)·e₃e₃ᵀ)·K⁻¹
+    /// for points of the plane z = 1, i.e. x' = cos θ·x / (1 − sin θ·x/f), y' = y / (1 − sin θ·x/f). Foreshortens x by cos θ at the origin.
+    /// </summary>
+    public static double[] PlaneTilt(double radians, double focal)
+    {
+        if (!(focal > 0)) throw new ArgumentException($"argument 'focal': expected > 0, got {focal}", nameof(focal));
+        double c = Math.Cos(radians), s = Math.Sin(radians);
+        return [c, 0, 0, 0, 1, 0, -s / focal, 0, 1];
+    }
+
     /// <summary>a · b (apply b first).</summary>
     public static double[] Mul(double[] a, double[] b)
     {

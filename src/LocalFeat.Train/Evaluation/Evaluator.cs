@@ -18,6 +18,7 @@ public static class Evaluator
     {
         var a = method.Extract(pair.Gray1);
         var b = method.Extract(pair.Gray2);
+        if (pair.Valid2 is { } valid) { var all = b; b = all.Inside(valid); all.Dispose(); }
         var matches = Metrics.MutualNearest(a, b);
         var errors = Metrics.ReprojectionErrors(a, b, matches, pair.H);
         double corner = Metrics.HomographyCornerError(a, b, matches, pair.H, (int)pair.Gray1.size(1), (int)pair.Gray1.size(0), ransacThreshold);

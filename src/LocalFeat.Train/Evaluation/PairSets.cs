@@ -69,7 +69,7 @@ public static class PairSets
     {
         if (count == 0) return [];
         var folder = new ImageFolder(c.Data.Images);
-        var names = folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).ToList();
+        var names = HeldOutPhotos(folder);
         if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{folder.Root}': no synthetic pairs"); return []; }
         var images = folder.Load(names, warn);
         try
@@ -87,6 +87,10 @@ public static class PairSets
         finally { foreach (var (_, t) in images) t.Dispose(); }
     }
 
+    /// <summary>The held-out photos other than graf1/graf3 (the synthetic pairs' and the sweeps' sources).</summary>
+    public static List<string> HeldOutPhotos(ImageFolder folder) =>
+        folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).ToList();
+
     /// <summary>
     /// <paramref name="count"/> synthetic 3-D scene pairs (the training scenes at the eval crop size, fixed eval seed, no
     /// photometric change) of the held-out photos other than graf1/graf3, as pose pairs: grey images, K of each view and
@@ -96,7 +100,7 @@ public static class PairSets
     {
         if (count == 0) return [];
         var folder = new ImageFolder(c.Data.Images);
-        var names = folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).ToList();
+        var names = HeldOutPhotos(folder);
         if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{folder.Root}': no synthetic pose pairs"); return []; }
         var images = folder.Load(names, warn);
         try

@@ -14,7 +14,8 @@ public sealed record DataSettings
     [JsonPropertyName("zoom_min")] public double ZoomMin { get; set; } = 0.8;
     [JsonPropertyName("zoom_max")] public double ZoomMax { get; set; } = 1.0;
     [JsonPropertyName("perspective_min")] public double PerspectiveMin { get; set; } = 0.6;
-    [JsonPropertyName("rotation_deg")] public double RotationDeg { get; set; } = 15;
+    // ±45°: the rotation sweep's goal range (issue 13); ±15° lost MMA@3 0.56 → 0.005 from 15° to 45° (README: robustness sweeps).
+    [JsonPropertyName("rotation_deg")] public double RotationDeg { get; set; } = 45;
     [JsonPropertyName("shift")] public double Shift { get; set; } = 0.1;
     [JsonPropertyName("brightness")] public double Brightness { get; set; } = 0.15;
     [JsonPropertyName("contrast")] public double Contrast { get; set; } = 0.25;

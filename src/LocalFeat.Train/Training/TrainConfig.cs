@@ -272,6 +272,14 @@ public sealed class TrainConfig
         Check("eval.pose_threshold", e.PoseThreshold, e.PoseThreshold > 0 && double.IsFinite(e.PoseThreshold), "a number > 0");
         Check("eval.synthetic_pose_pairs", e.SyntheticPosePairs, e.SyntheticPosePairs >= 0, "an integer ≥ 0");
         LocalFeat.Train.Evaluation.Pose.PoseResize.Parse(e.PoseResize);
+        Check("eval.sweep_photos", e.SweepPhotos, e.SweepPhotos is >= 1 and <= 1000, "an integer in [1, 1000]");
+        Check("eval.sweep_size", e.SweepSize, e.SweepSize is >= 64 and <= 2048, "an integer in [64, 2048]");
+        try { _ = LocalFeat.Train.Evaluation.Sweeps.Sweep.ParseList(e.Sweeps); }
+        catch (FormatException x) { throw new ConfigException($"config 'eval.sweeps': {x.Message}, got '{e.Sweeps}'"); }
+        try { _ = ParseScales(e.Scales); }
+        catch (FormatException x) { throw new ConfigException($"config 'eval.scales': {x.Message}, got '{e.Scales}'"); }
+        if (ParseScales(e.Scales).Length > 1 && e.Detection != LocalFeat.Features.DetectionMode.Hard)
+            throw new ConfigException($"config 'eval.scales': several scales need eval.detection hard (D2-Net's pyramid), got '{e.Scales}' with detection {EnumName(e.Detection)}");
         if (m.Kind == LocalFeat.Models.FeatureNetKind.Tiny && m.Vgg16Weights != null)
             throw new ConfigException($"config 'model.vgg16_weights': only used with model.kind vgg16, got '{m.Vgg16Weights}' with model.kind tiny");
     }
@@ -301,6 +309,21 @@ public sealed class TrainConfig
         Check("tpr.lambda", p.Lambda, p.Lambda > 0 && double.IsFinite(p.Lambda), "a number > 0");
         Check("tpr.keypoint_weight", p.KeypointWeight, p.KeypointWeight >= 0 && double.IsFinite(p.KeypointWeight), "a number ≥ 0");
         Check("tpr.keypoint_t", p.KeypointT, p.KeypointT is >= 0 and <= 10, "a number in [0, 10]");
+    }
+
+    /// <summary>
+    /// eval.scales as numbers: a comma-separated ascending list of image scales in [0.125, 4], at most 6
+    /// (keypoints of the coarsest scale first). Throws <see cref="FormatException"/> saying what is wrong.
+    /// </summary>
+    public static double[] ParseScales(string text)
+    {
+        var parts = (text ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (parts.Length is 0 or > 6) throw new FormatException("expected 1 to 6 comma-separated image scales such as 0.5,1,2");
+        var v = parts.Select(p => double.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) ? d
+            : throw new FormatException($"expected numbers such as 0.5,1,2, '{p}' is not one")).ToArray();
+        if (v.Any(d => !(d >= 0.125 && d <= 4))) throw new FormatException("expected every scale in [0.125, 4]");
+        for (int i = 1; i < v.Length; i++) if (!(v[i] > v[i - 1])) throw new FormatException("expected strictly ascending scales (coarsest first, as D2-Net's pyramid)");
+        return v;
     }
 
     private static string Fmt(double v) => v.ToString("R", CultureInfo.InvariantCulture);

@@ -29,6 +29,11 @@ public sealed class DenseFeatureExtractor(FeatureNet model, ExtractionOptions? o
     {
         if (o.Budget < 1) throw new ArgumentException($"argument 'options': expected Budget ≥ 1, got {o.Budget}", nameof(options));
         if (!(o.EdgeThreshold > 0)) throw new ArgumentException($"argument 'options': expected EdgeThreshold > 0, got {o.EdgeThreshold}", nameof(options));
+        var scales = o.Scales ?? [1.0];
+        if (scales.Length == 0 || scales.Any(v => !(v > 0 && v <= 8)) || scales.Zip(scales.Skip(1)).Any(p => !(p.Second > p.First)))
+            throw new ArgumentException($"argument 'options': expected Scales ascending in (0, 8], got [{string.Join(", ", scales)}]", nameof(options));
+        if (scales.Length > 1 && o.Detection != DetectionMode.Hard)
+            throw new ArgumentException($"argument 'options': several Scales need hard detection (D2-Net's pyramid), got {o.Detection} with [{string.Join(", ", scales)}]", nameof(options));
         return o;
     }
 
@@ -39,36 +44,54 @@ public sealed class DenseFeatureExtractor(FeatureNet model, ExtractionOptions? o
         using var guard = no_grad();
         using var scope = NewDisposeScope();
         var device = Model.parameters().First().device;
-        var x = gray.dtype == ScalarType.Byte ? gray.to(ScalarType.Float32).div(255.0) : gray.to(ScalarType.Float32);
-        var features = Model.Forward(x.unsqueeze(0).unsqueeze(0).to(device), Options.Dense)[0].cpu().contiguous();  // [C,h,w]
-        Tensor rows, cols, scores;
-        if (Options.Detection == DetectionMode.Hard)
+        var x = (gray.dtype == ScalarType.Byte ? gray.to(ScalarType.Float32).div(255.0) : gray.to(ScalarType.Float32)).unsqueeze(0).unsqueeze(0);
+        long height = x.size(2), width = x.size(3);
+        if (Options.Detection == DetectionMode.Soft)
         {
-            var (ch, r, c, sc) = HardDetection.Detect(features, Options.EdgeThreshold);
-            (rows, cols, scores) = (r.to(ScalarType.Float32), c.to(ScalarType.Float32), sc);
-            if (Options.Refine)
-            {
-                var (rr, rc, valid) = SubpixelRefinement.Refine(features, ch, r, c);
-                var keep = valid.nonzero().view(-1);
-                (rows, cols, scores) = (rr.index_select(0, keep), rc.index_select(0, keep), sc.index_select(0, keep));
-            }
-        }
-        else
-        {
+            var features = Model.Forward(x.to(device), Options.Dense)[0].cpu().contiguous();  // [C,h,w]
             var (r, c, sc) = SoftDetection.Detect(features);
-            (rows, cols, scores) = (r.to(ScalarType.Float32), c.to(ScalarType.Float32), sc);
+            var (rows, cols, scores) = Strongest(r.to(ScalarType.Float32), c.to(ScalarType.Float32), sc);
+            return Result(PixelsOf(rows, cols, ones(1), ones(1)), scores, DescriptorSampler.Bilinear(features, stack([rows, cols], 1)));
         }
-        if (rows.size(0) > Options.Budget)
+        // D2-Net's pyramid (one level at the default scale 1): image levels resized with align_corners, so level
+        // pixel p is original pixel p·(W − 1)/(w − 1); levels under MinLevelSide px are left out.
+        var scales = (Options.Scales ?? [1.0]).Where(v => Math.Min(height, width) * v >= MinLevelSide || v == 1).ToArray();
+        var levels = new List<Tensor>();
+        var sizes = new List<(long h, long w)>();
+        foreach (double v in scales)
         {
-            var (_, order) = scores.topk(Options.Budget);
-            rows = rows.index_select(0, order); cols = cols.index_select(0, order); scores = scores.index_select(0, order);
+            long h = v == 1 ? height : (long)Math.Floor(height * v), w = v == 1 ? width : (long)Math.Floor(width * v);
+            var image = v == 1 ? x : nn.functional.interpolate(x, [h, w], mode: InterpolationMode.Bilinear, align_corners: true);
+            levels.Add(Model.Forward(image.to(device), Options.Dense)[0].cpu().contiguous());
+            sizes.Add((h, w));
         }
-        var descriptors = DescriptorSampler.Bilinear(features, stack([rows, cols], 1));
-        // Cell → pixel: stride·(cell + offset) + (stride − 1)/2 (dense mode's average pool shifts by half a cell).
+        var (level, lr, lc, ls, ld) = ScalePyramid.Detect(levels, Options.EdgeThreshold, Options.Refine);
+        long n = Math.Min(Options.Budget, ls.size(0));
+        var (_, order) = ls.topk((int)n);
+        var (lvl, rr, cc) = (level.index_select(0, order), lr.index_select(0, order), lc.index_select(0, order));
+        var factorY = tensor(sizes.Select(z => z.h > 1 ? (height - 1.0) / (z.h - 1) : 1.0).Select(f => (float)f).ToArray()).index_select(0, lvl);
+        var factorX = tensor(sizes.Select(z => z.w > 1 ? (width - 1.0) / (z.w - 1) : 1.0).Select(f => (float)f).ToArray()).index_select(0, lvl);
+        return Result(PixelsOf(rr, cc, factorX, factorY), ls.index_select(0, order), ld.index_select(0, order));
+    }
+
+    /// <summary>Shorter side of the smallest pyramid level: three 2×2 pools leave two cells.</summary>
+    public const int MinLevelSide = 16;
+
+    private (Tensor rows, Tensor cols, Tensor scores) Strongest(Tensor rows, Tensor cols, Tensor scores)
+    {
+        if (rows.size(0) <= Options.Budget) return (rows, cols, scores);
+        var (_, order) = scores.topk(Options.Budget);
+        return (rows.index_select(0, order), cols.index_select(0, order), scores.index_select(0, order));
+    }
+
+    // Cell → level pixel: stride·(cell + offset) + (stride − 1)/2 (dense mode's average pool shifts by half a cell); → original pixel by the level's factor.
+    private Tensor PixelsOf(Tensor rows, Tensor cols, Tensor factorX, Tensor factorY)
+    {
         int s = Stride;
         double o = Model.CellOffsetFor(Options.Dense);
-        var xy = stack([(cols + o) * s + (s - 1) / 2.0, (rows + o) * s + (s - 1) / 2.0], 1).to(ScalarType.Float32);
-        return new LocalFeatureSet(xy.contiguous().MoveToOuterDisposeScope(), scores.to(ScalarType.Float32).contiguous().MoveToOuterDisposeScope(),
-            descriptors.MoveToOuterDisposeScope());
+        return stack([((cols + o) * s + (s - 1) / 2.0) * factorX, ((rows + o) * s + (s - 1) / 2.0) * factorY], 1).to(ScalarType.Float32);
     }
+
+    private static LocalFeatureSet Result(Tensor xy, Tensor scores, Tensor descriptors) =>
+        new(xy.contiguous().MoveToOuterDisposeScope(), scores.to(ScalarType.Float32).contiguous().MoveToOuterDisposeScope(), descriptors.contiguous().MoveToOuterDisposeScope());
 }
