@@ -129,8 +129,13 @@ internal static class TrainCommand
                      $"global batch {config.Optimizer.BatchSize} over {launch.WorldSize} ranks ({config.Optimizer.BatchSize / launch.WorldSize} each), crops {config.Data.CropSize}, " +
                      $"rendezvous {rendezvous}, out {Path.GetFullPath(config.Run.Out)}" +
                      (workers is null ? "" : "; workers " + string.Join(", ", workers.Pids.Select(w => $"rank {w.rank} pid {w.pid}"))));
-        using var group = GlooProcessGroup.Create(launch.Rank, launch.WorldSize, rendezvous, timeout,
-            launch.Host ?? (workers != null ? "127.0.0.1" : ""), launch.Iface ?? "");
+        GlooProcessGroup group;
+        try { group = GlooProcessGroup.Create(launch.Rank, launch.WorldSize, rendezvous, timeout, launch.Host ?? (workers != null ? "127.0.0.1" : ""), launch.Iface ?? ""); }
+        catch (DistributedException e) when (workers?.Status(TimeSpan.Zero) is { } ended)
+        {
+            throw new DistributedException($"{e.Message}; {ended}", e);  // a worker that failed at its start
+        }
+        using var ownedGroup = group;
         if (workers != null) group.PeerStatus = () => workers.Status(TimeSpan.FromSeconds(2));
         ConfigAgreement.Check(group, config);
         var parallel = new DataParallel(group, config);

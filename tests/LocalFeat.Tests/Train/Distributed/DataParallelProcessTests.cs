@@ -71,17 +71,44 @@ public class DataParallelProcessTests
         Assert.True(max <= 2 * lrSum, $"largest weight difference {max} > 2·Σ lr = {2 * lrSum}");
     }
 
-    [Fact]
-    public void TwoProcesses_MatchOneProcessWithTheWholeBatch_AndEvaluate()
+    // --nproc 2 (file rendezvous), 20 steps, then the eval.
+    private static readonly Lazy<(string run, string stdout)> TwoProcesses = new(() =>
     {
         string run = TrainFixture.TempDir("dp2");
         var (code, stdout, stderr) = ConsoleProcess.Run(Args(run, Steps, "--nproc", "2"), timeoutS: 120);
         Assert.True(code == 0, $"exit {code}: {stdout}\n{stderr}");
+        return (run, stdout);
+    });
+
+    [Fact]
+    public void TwoProcesses_MatchOneProcessWithTheWholeBatch_AndEvaluate()
+    {
+        var (run, stdout) = TwoProcesses.Value;
         Assert.Contains("global batch 4 over 2 ranks (2 each)", stdout);
         Assert.True(File.Exists(Path.Combine(run, "eval", "report.md")), "rank 0 evaluates after training");
         Assert.False(File.Exists(Path.Combine(run, "rank-0.log")));
         Assert.True(File.Exists(Path.Combine(run, "rank-1.log")));
         AssertMatchesSingle(run);
+    }
+
+    [Fact]
+    public void TwoRanksOverTcp_ReproduceTwoProcessesOverAFile_BitForBit()
+    {
+        // Same ranks, same order of every sum: the run is deterministic whatever the rendezvous.
+        int port;
+        using (var l = new TcpListener(IPAddress.Loopback, 0)) { l.Start(); port = ((IPEndPoint)l.LocalEndpoint).Port; }
+        string run = TrainFixture.TempDir("dptcp");
+        string[] Rank(int r) => Args(run, Steps, "--world-size", "2", "--rank", r.ToString(CultureInfo.InvariantCulture),
+            "--rendezvous", $"tcp:127.0.0.1:{port}", "--dist-host", "127.0.0.1", "--no-eval");
+        using var rank1 = ConsoleProcess.Start(Rank(1));
+        using var rank0 = ConsoleProcess.Start(Rank(0));
+        Assert.True(rank0.Wait(90) == 0, rank0.Stderr);
+        Assert.True(rank1.Wait(30) == 0, rank1.Stderr);
+        Assert.Equal("", rank1.Stdout.Trim());  // ranks > 0 report nothing
+        string file = TwoProcesses.Value.run;
+        Assert.Equal(Metrics(file), Metrics(run));
+        var (wa, wb) = (Weights(file, Steps), Weights(run, Steps));
+        foreach (var k in wa.Keys) Assert.True(wa[k].eq(wb[k]).all().item<bool>(), $"{k} differs");
     }
 
     [Fact]
