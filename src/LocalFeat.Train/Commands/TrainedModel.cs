@@ -50,7 +50,7 @@ internal sealed class TrainedModel : IDisposable
 
     /// <summary>The library's extraction settings of the eval.* keys.</summary>
     public static ExtractionOptions Options(TrainConfig c) =>
-        new(c.Eval.Detection, c.Eval.Budget, c.Eval.EdgeThreshold, c.Eval.Refine, c.Eval.Dense, TrainConfig.ParseScales(c.Eval.Scales));
+        new(c.Eval.Detection, c.Eval.Budget, c.Eval.EdgeThreshold, c.Eval.Refine, c.Eval.Dense, TrainConfig.ParseScales(c.Eval.Scales), c.Eval.MaxImageSide);
 
     public void Dispose()
     {

@@ -158,4 +158,23 @@ public class FeaturesTests
         }
         Assert.Contains("gray", Assert.Throws<ArgumentException>(() => new DenseFeatureExtractor(model).Extract(zeros(1, 8, 8))).Message);
     }
+
+    [Fact]
+    public void DenseFeatureExtractor_LeavesOutUpscaledLevelsOverTheSideCap()
+    {
+        torch.manual_seed(5);
+        using var model = FeatureNet.Tiny();
+        model.eval();
+        using var scope = NewDisposeScope();
+        var gray = (rand(new long[] { 48, 64 }) * 255).to(ScalarType.Byte);
+        LocalFeatureSet With(double[] scales, int cap) => new DenseFeatureExtractor(model, new ExtractionOptions(Budget: 500, Scales: scales, MaxUpscaledSide: cap)).Extract(gray);
+        // 64 px × 2 = 128 > 100: the 2× level goes, so the result is the 0.5,1 pyramid's; under a cap of 128 it stays.
+        using var capped = With([0.5, 1, 2], 100);
+        using var without = With([0.5, 1], 2048);
+        using var full = With([0.5, 1, 2], 128);
+        Assert.Equal(without.Keypoints.shape, capped.Keypoints.shape);
+        Assert.True(capped.Keypoints.eq(without.Keypoints).all().item<bool>());
+        Assert.True(capped.Descriptors.eq(without.Descriptors).all().item<bool>());
+        Assert.NotEqual(without.Count, full.Count);
+    }
 }

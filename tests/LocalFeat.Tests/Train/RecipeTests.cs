@@ -66,6 +66,7 @@ public class RecipeTests
     public void Tasp_OnScenePairs_MinesUnderThe3dWindow_AndNeverPicksCellsWithoutDepth()
     {
         var c = Config("scene", Recipe.Tasp);
+        c.Loss.SafeRadius3D = 0.1;  // the made-up points below are in cell units: a sphere inside one cell
         torch.manual_seed(5);
         using var model = FeatureNet.Tiny();
         var (images, sampler) = Data(c, model);
@@ -266,9 +267,13 @@ public class CompareTests
     public void Compare_TrainsEveryRecipe_EvaluatesThemOnTheSamePairs_AndWritesOneTableAndOnePlot()
     {
         string outDir = TrainFixture.TempDir("compare");
+        // The three training photos and one held-out photo, the source of the synthetic homography and pose pairs.
+        string photos = TrainFixture.TempDir("compare-photos");
+        foreach (var f in Directory.GetFiles(TrainFixture.Photos3WithCorrupt)) File.Copy(f, Path.Combine(photos, Path.GetFileName(f)));
+        File.Copy(Path.Combine(TrainConfig.DefaultImages, "box_in_scene.png"), Path.Combine(photos, "box_in_scene.png"));
         var overrides = new List<(string, string)>
         {
-            ("data.images", TrainFixture.Photos3WithCorrupt), ("data.crop_size", "96"), ("data.min_correspondences", "16"),
+            ("data.images", photos), ("data.crop_size", "96"), ("data.min_correspondences", "16"),
             ("run.steps", "2"), ("run.checkpoint_every", "2"), ("run.log_every", "1"), ("run.seed", "7"), ("run.threads", "2"),
             ("optimizer.warmup_steps", "0"), ("eval.budget", "100"), ("eval.max_image_side", "320"), ("eval.synthetic_pairs", "1"), ("eval.synthetic_pose_pairs", "1"),
         };
