@@ -54,10 +54,11 @@ public sealed class DenseFeatureExtractor(FeatureNet model, ExtractionOptions? o
             return Result(PixelsOf(rows, cols, ones(1), ones(1)), scores, DescriptorSampler.Bilinear(features, stack([rows, cols], 1)));
         }
         // D2-Net's pyramid (one level at the default scale 1): image levels resized with align_corners, so level
-        // pixel p is original pixel p·(W − 1)/(w − 1); levels under MinLevelSide px and upscaled levels over
-        // MaxUpscaledSide px are left out.
-        var scales = (Options.Scales ?? [1.0]).Where(v => v == 1 || (Math.Min(height, width) * v >= MinLevelSide
-            && (v < 1 || Math.Max(height, width) * v <= Options.MaxUpscaledSide))).ToArray();
+        // pixel p is original pixel p·(W − 1)/(w − 1); levels under MinLevelSide px are left out, upscaled levels are
+        // shrunk to at most MaxUpscaledSide px (never below scale 1; a level that then repeats another is dropped).
+        double upCap = Math.Max(1, Options.MaxUpscaledSide / (double)Math.Max(height, width));
+        var scales = (Options.Scales ?? [1.0]).Select(v => v > 1 ? Math.Min(v, upCap) : v)
+            .Where(v => v >= 1 || Math.Min(height, width) * v >= MinLevelSide).Distinct().ToArray();
         var levels = new List<Tensor>();
         var sizes = new List<(long h, long w)>();
         foreach (double v in scales)

@@ -160,7 +160,7 @@ public class FeaturesTests
     }
 
     [Fact]
-    public void DenseFeatureExtractor_LeavesOutUpscaledLevelsOverTheSideCap()
+    public void DenseFeatureExtractor_ShrinksUpscaledLevelsToTheSideCap()
     {
         torch.manual_seed(5);
         using var model = FeatureNet.Tiny();
@@ -168,13 +168,19 @@ public class FeaturesTests
         using var scope = NewDisposeScope();
         var gray = (rand(new long[] { 48, 64 }) * 255).to(ScalarType.Byte);
         LocalFeatureSet With(double[] scales, int cap) => new DenseFeatureExtractor(model, new ExtractionOptions(Budget: 500, Scales: scales, MaxUpscaledSide: cap)).Extract(gray);
-        // 64 px × 2 = 128 > 100: the 2× level goes, so the result is the 0.5,1 pyramid's; under a cap of 128 it stays.
-        using var capped = With([0.5, 1, 2], 100);
-        using var without = With([0.5, 1], 2048);
-        using var full = With([0.5, 1, 2], 128);
-        Assert.Equal(without.Keypoints.shape, capped.Keypoints.shape);
-        Assert.True(capped.Keypoints.eq(without.Keypoints).all().item<bool>());
-        Assert.True(capped.Descriptors.eq(without.Descriptors).all().item<bool>());
-        Assert.NotEqual(without.Count, full.Count);
+        // 64 px × 2 = 128 > 100: the 2× level becomes a 100/64× one; a cap under the image's side leaves scale 1.
+        AssertSame(With([0.5, 1, 100 / 64.0], 4096), With([0.5, 1, 2], 100));
+        AssertSame(With([0.5, 1], 4096), With([0.5, 1, 2], 50));
+        AssertSame(With([1], 4096), With([2], 50));
+
+        static void AssertSame(LocalFeatureSet expected, LocalFeatureSet actual)
+        {
+            using (expected) using (actual)
+            {
+                Assert.Equal(expected.Keypoints.shape, actual.Keypoints.shape);
+                Assert.True(actual.Keypoints.eq(expected.Keypoints).all().item<bool>());
+                Assert.True(actual.Descriptors.eq(expected.Descriptors).all().item<bool>());
+            }
+        }
     }
 }
