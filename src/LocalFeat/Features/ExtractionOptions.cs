@@ -7,6 +7,6 @@ namespace LocalFeat.Features;
 /// <param name="Refine">hard detection: D2-Net's sub-cell Newton step (detections moving ≥ half a cell dropped).</param>
 /// <param name="Dense">D2-Net's dense test-time mode of the model (half the stride).</param>
 /// <param name="Scales">image scales of D2-Net's multiscale pyramid, ascending (D2-Net: 0.5, 1, 2); null = single scale 1.
-/// Hard detection only (<see cref="ScalePyramid"/>).</param>
+/// Several scales need hard detection (<see cref="ScalePyramid"/>); one scale resizes the image (e.g. 2: keypoints on a finer grid).</param>
 public sealed record ExtractionOptions(DetectionMode Detection = DetectionMode.Hard, int Budget = 2000, double EdgeThreshold = 7.2,
     bool Refine = true, bool Dense = true, double[]? Scales = null);
