@@ -45,8 +45,14 @@ internal sealed class TrainedModel : IDisposable
     }
 
     /// <summary>The model's keypoints and descriptors with the eval.* settings.</summary>
-    public CappedExtractor Extractor(string name = "ours", Action<string>? note = null) =>
-        new(new NetExtractor(Model, Options(Config), name), Config.Eval.MaxImageSide, note);
+    public CappedExtractor Extractor(string name = "ours", Action<string>? note = null)
+    {
+        // The model's largest level is the image × the largest scale: the cap bounds that working size.
+        double top = Math.Max(1, TrainConfig.ParseScales(Config.Eval.Scales).Max());
+        int side = Math.Max(CappedExtractor.MinSide, (int)(Config.Eval.MaxImageSide / top));
+        return new(new NetExtractor(Model, Options(Config), name), side, note,
+            top > 1 ? $"eval.max_image_side {Config.Eval.MaxImageSide} ÷ largest eval.scales {top:0.##}" : null);
+    }
 
     /// <summary>The library's extraction settings of the eval.* keys.</summary>
     public static ExtractionOptions Options(TrainConfig c) =>

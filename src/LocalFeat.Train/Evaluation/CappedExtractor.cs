@@ -8,7 +8,8 @@ namespace LocalFeat.Train.Evaluation;
 /// to it before extraction (memory grows with the pixel count: a 10000×10000 photo took over 24 GiB) and its keypoints
 /// are mapped back to the original pixels; one whose shorter side is under <see cref="MinSide"/> is refused.
 /// </summary>
-public sealed class CappedExtractor(IFeatureExtractor inner, int maxSide, Action<string>? note = null) : IFeatureExtractor
+/// <param name="limit">what <paramref name="maxSide"/> comes from, for the note (default "eval.max_image_side N").</param>
+public sealed class CappedExtractor(IFeatureExtractor inner, int maxSide, Action<string>? note = null, string? limit = null) : IFeatureExtractor
 {
     /// <summary>Smallest shorter side extracted: two cells of the stride-8 models (three 2×2 pools need ≥ 8 px).</summary>
     public const int MinSide = 16;
@@ -25,7 +26,7 @@ public sealed class CappedExtractor(IFeatureExtractor inner, int maxSide, Action
         if (ReferenceEquals(small, gray)) return inner.Extract(gray);
         using (small)
         {
-            note?.Invoke($"resized {w}×{h} → {small.size(1)}×{small.size(0)} px (eval.max_image_side {maxSide}); keypoints in original pixels");
+            note?.Invoke($"resized {w}×{h} → {small.size(1)}×{small.size(0)} px ({limit ?? $"eval.max_image_side {maxSide}"}); keypoints in original pixels");
             var f = inner.Extract(small);
             // Pixel centres map as (x + ½)/s − ½.
             return new FeatureSet

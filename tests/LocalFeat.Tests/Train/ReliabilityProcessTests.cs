@@ -260,7 +260,7 @@ public class ReliabilityProcessTests
         Assert.True(code == 2, err);  // 2: some skipped
         Assert.Contains($"warning: skipping 'a_one.png': cv::imread('{Path.Combine(images, "a_one.png")}'): 1×1 px, expected at least 16 px on the shorter side", err);
         Assert.Contains("warning: skipping 'b_thin.png': ", err);
-        Assert.Contains("(note: resized 3000×2400 → 1024×819 px (eval.max_image_side 1024); keypoints in original pixels)", stdout);
+        Assert.Contains("(note: resized 3000×2400 → 512×410 px (eval.max_image_side 1024 ÷ largest eval.scales 2); keypoints in original pixels)", stdout);
         Assert.True(File.Exists(Path.Combine(outDir, "c_large.png.npz")));
         Assert.True(File.Exists(Path.Combine(outDir, "d_baboon.jpg.npz")));
         Assert.Contains("extracted 2 image(s)", stdout);
@@ -272,7 +272,7 @@ public class ReliabilityProcessTests
     [Fact]
     public void ExtractOfALargeImage_StaysWithinTheWorkingSizeMemory()
     {
-        // 6000×6000 px with the default cap (2048): the uncapped run needed ~10 GB here; capped it stays near 2048² work.
+        // 6000×6000 px with the default cap (2048 ÷ the default eval.scales 2): the uncapped run needed ~10 GB here; capped it stays near 2048² work.
         string images = TrainFixture.TempDir("huge");
         WriteImage(images, "huge.png", 6000, 6000);
         string outDir = TrainFixture.TempDir("huge-out");
@@ -280,7 +280,7 @@ public class ReliabilityProcessTests
         string peak = TrainFixture.Python($$"""
             import resource, subprocess, sys
             r = subprocess.run(["{{ConsoleProcess.Exe}}", "extract", "--checkpoint", "{{TrainedRun.Value}}", "--images", "{{images}}", "--out", "{{outDir}}"], capture_output=True, text=True)
-            print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, "resized 6000×6000 → 2048×2048" in r.stdout)
+            print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, "resized 6000×6000 → 1024×1024" in r.stdout)
             """);
         var parts = peak.Split(' ');
         Assert.Equal("0", parts[0]);
