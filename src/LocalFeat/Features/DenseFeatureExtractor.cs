@@ -46,35 +46,36 @@ public sealed class DenseFeatureExtractor(FeatureNet model, ExtractionOptions? o
         var device = Model.parameters().First().device;
         var x = (gray.dtype == ScalarType.Byte ? gray.to(ScalarType.Float32).div(255.0) : gray.to(ScalarType.Float32)).unsqueeze(0).unsqueeze(0);
         long height = x.size(2), width = x.size(3);
-        if (Options.Detection == DetectionMode.Soft)
-        {
-            var features = Model.Forward(x.to(device), Options.Dense)[0].cpu().contiguous();  // [C,h,w]
-            var (r, c, sc) = SoftDetection.Detect(features);
-            var (rows, cols, scores) = Strongest(r.to(ScalarType.Float32), c.to(ScalarType.Float32), sc);
-            return Result(PixelsOf(rows, cols, ones(1), ones(1)), scores, DescriptorSampler.Bilinear(features, stack([rows, cols], 1)));
-        }
-        // D2-Net's pyramid (one level at the default scale 1): image levels resized with align_corners, so level
-        // pixel p is original pixel p·(W − 1)/(w − 1); levels under MinLevelSide px are left out, upscaled levels are
-        // shrunk to at most MaxUpscaledSide px (never below scale 1; a level that then repeats another is dropped).
+        // Image levels resized with align_corners, so level pixel p is original pixel p·(W − 1)/(w − 1); levels under
+        // MinLevelSide px are left out (the largest is always kept); upscaled levels are shrunk to at most
+        // MaxUpscaledSide px (never below scale 1; a level that then repeats another is dropped).
         double upCap = Math.Max(1, Options.MaxUpscaledSide / (double)Math.Max(height, width));
-        var scales = (Options.Scales ?? [1.0]).Select(v => v > 1 ? Math.Min(v, upCap) : v)
-            .Where(v => v >= 1 || Math.Min(height, width) * v >= MinLevelSide).Distinct().ToArray();
+        var all = (Options.Scales ?? [1.0]).Select(v => v > 1 ? Math.Min(v, upCap) : v).Distinct().ToArray();
+        var scales = all.Where(v => Math.Min(height, width) * v >= MinLevelSide).DefaultIfEmpty(all[^1]).ToArray();
         var levels = new List<Tensor>();
         var sizes = new List<(long h, long w)>();
         foreach (double v in scales)
         {
-            long h = v == 1 ? height : (long)Math.Floor(height * v), w = v == 1 ? width : (long)Math.Floor(width * v);
+            long h = v == 1 ? height : Math.Max(1, (long)Math.Floor(height * v)), w = v == 1 ? width : Math.Max(1, (long)Math.Floor(width * v));
             var image = v == 1 ? x : nn.functional.interpolate(x, [h, w], mode: InterpolationMode.Bilinear, align_corners: true);
-            levels.Add(Model.Forward(image.to(device), Options.Dense)[0].cpu().contiguous());
+            levels.Add(Model.Forward(image.to(device), Options.Dense)[0].cpu().contiguous());  // [C,h,w]
             sizes.Add((h, w));
         }
+        Tensor Factors(Func<(long h, long w), double> f) => tensor(sizes.Select(f).Select(v => (float)v).ToArray());
+        var fy = Factors(z => z.h > 1 ? (height - 1.0) / (z.h - 1) : 1.0);
+        var fx = Factors(z => z.w > 1 ? (width - 1.0) / (z.w - 1) : 1.0);
+        if (Options.Detection == DetectionMode.Soft)  // one level (validated)
+        {
+            var (r, c, sc) = SoftDetection.Detect(levels[0]);
+            var (rows, cols, scores) = Strongest(r.to(ScalarType.Float32), c.to(ScalarType.Float32), sc);
+            return Result(PixelsOf(rows, cols, fx, fy), scores, DescriptorSampler.Bilinear(levels[0], stack([rows, cols], 1)));
+        }
+        // D2-Net's pyramid; one level for a single scale.
         var (level, lr, lc, ls, ld) = ScalePyramid.Detect(levels, Options.EdgeThreshold, Options.Refine);
         long n = Math.Min(Options.Budget, ls.size(0));
         var (_, order) = ls.topk((int)n);
         var (lvl, rr, cc) = (level.index_select(0, order), lr.index_select(0, order), lc.index_select(0, order));
-        var factorY = tensor(sizes.Select(z => z.h > 1 ? (height - 1.0) / (z.h - 1) : 1.0).Select(f => (float)f).ToArray()).index_select(0, lvl);
-        var factorX = tensor(sizes.Select(z => z.w > 1 ? (width - 1.0) / (z.w - 1) : 1.0).Select(f => (float)f).ToArray()).index_select(0, lvl);
-        return Result(PixelsOf(rr, cc, factorX, factorY), ls.index_select(0, order), ld.index_select(0, order));
+        return Result(PixelsOf(rr, cc, fx.index_select(0, lvl), fy.index_select(0, lvl)), ls.index_select(0, order), ld.index_select(0, order));
     }
 
     /// <summary>Shorter side of the smallest pyramid level: three 2×2 pools leave two cells.</summary>

@@ -99,8 +99,7 @@ public class ModelAndExtractTests
         var info = Checkpoint.ReadInfo(run);
         using var m = Checkpoint.LoadModel(info);
         using var img = OpenCv.ReadImage(Path.Combine(images, "baboon.png"));
-        // The run's eval settings (D2-Net's 0.5, 1, 2 pyramid by default), as extract uses them.
-        using var f = new NetExtractor(m, TrainedModel.Options(info.Config)).Extract(img);
+        using var f = new NetExtractor(m, LocalFeat.Train.Commands.TrainedModel.Options(info.Config)).Extract(img);  // the saved eval.* (budget 50, scales)
         Assert.True(f.Count is > 0 and <= 50);
         Assert.Equal(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{f.Count} {f.X.Sum(v => (double)v):F2} 1.0000 1.0000"), report);
     }
