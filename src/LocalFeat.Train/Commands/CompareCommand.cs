@@ -102,7 +102,8 @@ internal static class CompareCommand
             var methods = new List<IFeatureExtractor>();
             foreach (var run in runs)
             {
-                var m = TrainedModel.Open(run.Checkpoint, []);
+                // The comparison's eval.* settings for every model (not each run's saved ones): one evaluation for all.
+                var m = TrainedModel.Open(run.Checkpoint, [], saved => saved.Eval = c.Eval);
                 models.Add(m);
                 methods.Add(m.Extractor(TrainConfig.EnumName(run.Recipe)));
             }
