@@ -177,6 +177,7 @@ public class ProcessGroupTests
         var clock = Stopwatch.StartNew();
         var got = OnRanks(2, g =>
         {
+            g.Barrier();  // both groups complete (rank 1 leaving during rank 0's rendezvous would fail that instead)
             if (g.Rank == 1) return "";  // leaves at once: its group is disposed, its sockets closed
             using var t = torch.ones(1000);
             return Assert.Throws<DistributedException>(() => { for (int i = 0; i < 100; i++) g.AllReduce(t); }).Message;
