@@ -12,29 +12,16 @@ namespace LocalFeat.Train.Data.Scenes;
 /// to S×S at a random offset, K following; correspondences from depth and pose (<see cref="DepthCorrespondences"/>);
 /// the photometric augmentation of every pair. Pairs with too few correspondences are redrawn.
 /// </summary>
-public sealed class MegaDepthSource(MegaDepthFolder folder, PairSettings settings, SceneSettings scene, int stride) : IPairSource
+public sealed class MegaDepthSource(MegaDepthFolder folder, PairSettings settings, SceneSettings scene, int stride) : DepthPairSource
 {
     private const int MaxAttempts = 50;
     private readonly PhotometricAugmentation _augment = new(settings);
 
     public MegaDepthFolder Folder { get; } = folder;
-    public int CropSize => settings.CropSize;
-    public int Stride => stride;
+    public override int CropSize => settings.CropSize;
+    public override int Stride => stride;
 
-    public TrainingPair Draw(ulong seed)
-    {
-        var (pair, matches) = Build(seed, augment: true);
-        return TrainingPair.FromScene(pair, matches);
-    }
-
-    public ScenePair Sample(ulong seed, bool augment = true)
-    {
-        var (pair, matches) = Build(seed, augment);
-        matches.Dispose();
-        return pair;
-    }
-
-    private (ScenePair, DepthMatches) Build(ulong seed, bool augment)
+    protected override (ScenePair pair, DepthMatches matches) Build(ulong seed, bool augment)
     {
         var rng = new Random((int)(PairSampler.Mix(seed) & 0x7fffffff));
         int s = settings.CropSize;
@@ -84,5 +71,5 @@ public sealed class MegaDepthSource(MegaDepthFolder folder, PairSettings setting
         return (image, new SceneView(camera, new DepthMap(s, s, cropped)));
     }
 
-    public void Dispose() { }
+    public override void Dispose() { }
 }

@@ -12,7 +12,7 @@ namespace LocalFeat.Train.Data.Scenes;
 /// homography pairs. Flat views and pairs with too few depth-and-pose correspondences are redrawn. A pair depends only
 /// on its seed.
 /// </summary>
-public sealed class SceneSampler : IPairSource
+public sealed class SceneSampler : DepthPairSource
 {
     private const int MaxAttempts = 50;
     private readonly List<Texture> _textures = [];
@@ -32,24 +32,10 @@ public sealed class SceneSampler : IPairSource
 
     public PairSettings Settings { get; }
     public SceneSettings Scene { get; }
-    public int Stride { get; }
-    public int CropSize => Settings.CropSize;
+    public override int Stride { get; }
+    public override int CropSize => Settings.CropSize;
 
-    public TrainingPair Draw(ulong seed)
-    {
-        var (pair, matches) = Build(seed, augment: true);
-        return TrainingPair.FromScene(pair, matches);
-    }
-
-    /// <summary>The scene pair of one seed (cameras, depths, pose), augmented as for training or not.</summary>
-    public ScenePair Sample(ulong seed, bool augment = true)
-    {
-        var (pair, matches) = Build(seed, augment);
-        matches.Dispose();
-        return pair;
-    }
-
-    private (ScenePair pair, DepthMatches matches) Build(ulong seed, bool augment)
+    protected override (ScenePair pair, DepthMatches matches) Build(ulong seed, bool augment)
     {
         var rng = new Random((int)(PairSampler.Mix(seed) & 0x7fffffff));
         int s = Settings.CropSize;
@@ -167,5 +153,5 @@ public sealed class SceneSampler : IPairSource
 
     private static double U(Random rng, double lo, double hi) => PhotometricAugmentation.U(rng, lo, hi);
 
-    public void Dispose() => _textures.Clear();
+    public override void Dispose() => _textures.Clear();
 }
