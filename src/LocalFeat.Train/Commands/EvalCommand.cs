@@ -63,7 +63,7 @@ internal static class EvalCommand
     {
         var sweeps = Sweep.ParseList(c.Eval.Sweeps);
         if (sweeps.Count == 0) return;
-        var photos = SweepRunner.Photos(c.Data.Images, c.Eval.SweepPhotos, Cli.Warn);
+        var photos = PairSets.HeldOutPhotos(c.Data.Images, c.Eval.SweepPhotos, "sweeps", Cli.Warn);
         try
         {
             if (photos.Count == 0) return;

@@ -68,10 +68,8 @@ public static class PairSets
     public static List<EvalPair> Synthetic(TrainConfig c, int count, Action<string> warn)
     {
         if (count == 0) return [];
-        var folder = new ImageFolder(c.Data.Images);
-        var names = HeldOutPhotos(folder);
-        if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{folder.Root}': no synthetic pairs"); return []; }
-        var images = folder.Load(names, warn);
+        var images = HeldOutPhotos(c.Data.Images, int.MaxValue, "synthetic pairs", warn);
+        if (images.Count == 0) return [];
         try
         {
             using var sampler = new PairSampler(images, PairSettings.From(c, c.Eval.CropSize), stride: 8);
@@ -87,9 +85,18 @@ public static class PairSets
         finally { foreach (var (_, t) in images) t.Dispose(); }
     }
 
-    /// <summary>The held-out photos other than graf1/graf3 (the synthetic pairs' and the sweeps' sources).</summary>
-    public static List<string> HeldOutPhotos(ImageFolder folder) =>
-        folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).ToList();
+    /// <summary>
+    /// The first <paramref name="count"/> held-out photos of <paramref name="root"/> other than graf1/graf3, grey uint8 (the
+    /// synthetic pairs', the pose pairs' and the sweeps' sources); none, with a warning naming <paramref name="what"/>, when
+    /// the folder holds no such photo. The caller disposes them.
+    /// </summary>
+    public static List<(string name, Tensor image)> HeldOutPhotos(string root, int count, string what, Action<string> warn)
+    {
+        var folder = new ImageFolder(root);
+        var names = folder.HeldOut.Where(n => Path.GetFileName(n) is not ("graf1.png" or "graf3.png")).Take(count).ToList();
+        if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{folder.Root}': no {what}"); return []; }
+        return folder.Load(names, warn);
+    }
 
     /// <summary>
     /// <paramref name="count"/> synthetic 3-D scene pairs (the training scenes at the eval crop size, fixed eval seed, no
@@ -99,10 +106,8 @@ public static class PairSets
     public static List<PosePair> SyntheticPoses(TrainConfig c, int count, Action<string> warn)
     {
         if (count == 0) return [];
-        var folder = new ImageFolder(c.Data.Images);
-        var names = HeldOutPhotos(folder);
-        if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{folder.Root}': no synthetic pose pairs"); return []; }
-        var images = folder.Load(names, warn);
+        var images = HeldOutPhotos(c.Data.Images, int.MaxValue, "synthetic pose pairs", warn);
+        if (images.Count == 0) return [];
         try
         {
             using var sampler = new Data.Scenes.SceneSampler(images, PairSettings.From(c, c.Eval.CropSize), c.Scene, stride: 8);

@@ -97,13 +97,4 @@ public static class SweepRunner
         }
         return sb.ToString();
     }
-
-    /// <summary>The first <paramref name="count"/> held-out photos (besides graf1/graf3) of <paramref name="folder"/>, grey uint8.</summary>
-    public static List<(string name, Tensor image)> Photos(string folder, int count, Action<string> warn)
-    {
-        var f = new ImageFolder(folder);
-        var names = PairSets.HeldOutPhotos(f).Take(count).ToList();
-        if (names.Count == 0) { warn($"no held-out photos besides graf1/graf3 in '{f.Root}': no sweeps"); return []; }
-        return f.Load(names, warn);
-    }
 }
